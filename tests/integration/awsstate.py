@@ -1,0 +1,55 @@
+"""Read an environment back from the emulator with boto3, in shapes tests can compare."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def tags(resource: dict[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in resource.get("Tags", [])}
+
+
+def env_filter(env_name: str) -> list[dict[str, Any]]:
+    return [{"Name": "tag:Environment", "Values": [env_name]}, {"Name": "tag:ManagedBy", "Values": ["research-env"]}]
+
+
+def network_resources(ec2: Any, env_name: str) -> dict[str, list[str]]:
+    """Every network resource tagged with the environment, by type. NAT gateways in state
+    'deleted' are left out: AWS itself keeps showing them for an hour after deletion."""
+    flt = env_filter(env_name)
+    found = {
+        "vpc": [v["VpcId"] for v in ec2.describe_vpcs(Filters=flt)["Vpcs"]],
+        "subnet": [s["SubnetId"] for s in ec2.describe_subnets(Filters=flt)["Subnets"]],
+        "internet_gateway": [
+            g["InternetGatewayId"] for g in ec2.describe_internet_gateways(Filters=flt)["InternetGateways"]
+        ],
+        "route_table": [r["RouteTableId"] for r in ec2.describe_route_tables(Filters=flt)["RouteTables"]],
+        "security_group": [g["GroupId"] for g in ec2.describe_security_groups(Filters=flt)["SecurityGroups"]],
+        "vpc_endpoint": [
+            e["VpcEndpointId"]
+            for e in ec2.describe_vpc_endpoints(Filters=flt)["VpcEndpoints"]
+            if e["State"].lower() != "deleted"
+        ],
+        "nat_gateway": [
+            n["NatGatewayId"] for n in ec2.describe_nat_gateways(Filter=flt)["NatGateways"] if n["State"] != "deleted"
+        ],
+        "elastic_ip": [a["AllocationId"] for a in ec2.describe_addresses(Filters=flt)["Addresses"]],
+    }
+    return {kind: sorted(ids) for kind, ids in found.items() if ids}
+
+
+def sg_rules(ec2: Any, group_id: str, tier_of: dict[str, str]) -> set[tuple]:
+    """A group's rules as (direction, protocol, from, to, source) with group sources named by tier."""
+    group = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
+    rules = set()
+    for direction, key in (("in", "IpPermissions"), ("out", "IpPermissionsEgress")):
+        for perm in group[key]:
+            proto = perm["IpProtocol"]
+            span = (perm.get("FromPort"), perm.get("ToPort")) if proto != "-1" else ("all", "all")
+            for rng in perm.get("IpRanges", []):
+                rules.add((direction, proto, *span, rng["CidrIp"]))
+            for rng in perm.get("Ipv6Ranges", []):
+                rules.add((direction, proto, *span, rng["CidrIpv6"]))
+            for pair in perm.get("UserIdGroupPairs", []):
+                rules.add((direction, proto, *span, "sg:" + tier_of.get(pair["GroupId"], pair["GroupId"])))
+    return rules
