@@ -1,0 +1,58 @@
+# research-env. The two commands: `make lab` (the whole environment against a local AWS emulator)
+# and `make test` (everything CI runs). `make help` lists the rest.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+VENV ?= .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_HOME ?= $(CURDIR)/.ansible
+export ANSIBLE_NOCOLOR ?= $(if $(CI),1,)
+PYTEST ?= $(BIN)/pytest
+PYTEST_ARGS ?=
+ARGS ?=
+PLAYBOOKS := site.yml $(wildcard playbooks/*.yml)
+
+.PHONY: help setup docker image lint syntax unit integration image-test test lab lab-destroy clean
+
+help: ## Show the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+setup: ## Create/refresh .venv with the pinned requirements (idempotent)
+	@scripts/setup.sh
+
+docker: ## Make sure a Docker engine answers (installs Debian's docker.io as root if needed)
+	@scripts/docker-engine.sh
+
+image: docker ## Build the local systemd host image for molecule and lab (once)
+	@scripts/test-image.sh
+
+lint: setup syntax ## yamllint, ansible-lint (production profile), ruff, syntax checks
+	yamllint --strict .
+	ansible-lint
+	ruff check .
+	ruff format --check .
+
+syntax: setup
+	ansible-playbook --syntax-check $(PLAYBOOKS)
+
+unit: setup ## Unit tests (pure functions, modules in-process)
+	$(PYTEST) tests/unit $(PYTEST_ARGS)
+
+integration: setup ## Infra playbooks against the AWS emulator (moto server)
+	$(PYTEST) -m integration tests/integration $(PYTEST_ARGS)
+
+image-test: image ## The host image boots systemd, sshd and cron
+	$(PYTEST) -m docker tests/image $(PYTEST_ARGS)
+
+test: lint unit integration image-test ## Everything CI runs
+
+lab: setup ## Run site.yml against the local AWS emulator (ARGS="--tags ..." for a slice)
+	@scripts/lab.sh up $(ARGS)
+
+lab-destroy: setup ## Tear the lab down (teardown.yml + destruction record), stop the emulator
+	@scripts/lab.sh down $(ARGS)
+
+clean: ## Remove local state (venv kept): emulator state, caches
+	rm -rf .state .ansible .pytest_cache .ruff_cache
