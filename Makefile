@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 ARGS ?=
 PLAYBOOKS := site.yml $(wildcard playbooks/*.yml)
 
-.PHONY: help setup docker image lint syntax unit integration image-test test lab lab-destroy clean
+.PHONY: help setup docker image lint syntax unit integration image-test molecule test lab lab-destroy clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -46,7 +46,10 @@ integration: setup ## Infra playbooks against the AWS emulator (moto server)
 image-test: image ## The host image boots systemd, sshd and cron
 	$(PYTEST) -m docker tests/image $(PYTEST_ARGS)
 
-test: lint unit integration image-test ## Everything CI runs
+molecule: setup image ## Role scenarios in containers (SCENARIOS="jupyter ..." for some)
+	@scripts/molecule.sh $(SCENARIOS)
+
+test: lint unit integration image-test molecule ## Everything CI runs
 
 lab: setup ## Run site.yml against the local AWS emulator (ARGS="--tags ..." for a slice)
 	@scripts/lab.sh up $(ARGS)
