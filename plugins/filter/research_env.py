@@ -42,8 +42,19 @@ SSH_KEY_TYPES = (
 WORLD_PREFIX = {4: 8, 6: 16}
 
 
+BOOL_WORDS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+BOOL_SETTINGS = ("allow_world_ssh", "destroy_data", "efs_enabled")
+
+
 def _is_bool(value: Any) -> bool:
     return isinstance(value, bool)
+
+
+def _as_bool(value: Any) -> Any:
+    """`-e destroy_data=true` arrives as a string: read the words Ansible's bool filter reads."""
+    if isinstance(value, str) and value.strip().lower() in BOOL_WORDS:
+        return BOOL_WORDS[value.strip().lower()]
+    return value
 
 
 def _is_int(value: Any) -> bool:
@@ -255,6 +266,42 @@ def check_instances(config: dict[str, Any]) -> list[str]:
     return errors
 
 
+def check_storage_and_images(config: dict[str, Any]) -> list[str]:
+    errors: list[str] = []
+    if "efs_enabled" in config and not _is_bool(config["efs_enabled"]):
+        errors.append(f"efs_enabled: {config['efs_enabled']!r} is not true or false. Set it to a boolean.")
+    window = config.get("kms_deletion_window_days", 30)
+    if not _is_int(window) or not 7 <= window <= 30:
+        errors.append(f"kms_deletion_window_days: {window!r} is outside what AWS allows. Use 7 to 30 days.")
+    owner = config.get("ami_owner", "099720109477")
+    if not isinstance(owner, str) or not re.match(r"^(\d{12}|amazon|self|aws-marketplace)$", owner):
+        errors.append(f"ami_owner: {owner!r} is not an account id (12 digits, quoted) or amazon/self. Quote it.")
+    if not isinstance(config.get("ami_name_filter", "x"), str) or not config.get("ami_name_filter", "x"):
+        errors.append("ami_name_filter: empty. Give an image name pattern, e.g. ubuntu/images/*noble-24.04*.")
+    return errors
+
+
+def check_inventory(config: dict[str, Any]) -> list[str]:
+    """The EC2 inventory is read before any variable exists, so it takes the environment and the
+    region from the shell (RESEARCH_ENV_NAME, AWS_REGION): they must match env_name/aws_region, or
+    the configure step would find no hosts, or another environment's."""
+    errors = []
+    seen_env = config.get("inventory_env_name")
+    name_ok = not check_env_name(config.get("env_name"))  # a bad name is reported once, by itself
+    if seen_env is not None and name_ok and seen_env != config.get("env_name"):
+        errors.append(
+            f"env_name: is {config.get('env_name')!r} but the EC2 inventory looks for {seen_env!r} "
+            f"(RESEARCH_ENV_NAME). Run: export RESEARCH_ENV_NAME={config.get('env_name')}"
+        )
+    seen_region = config.get("inventory_region")
+    if seen_region is not None and seen_region != config.get("aws_region"):
+        errors.append(
+            f"aws_region: is {config.get('aws_region')!r} but the EC2 inventory reads {seen_region!r} "
+            f"(AWS_REGION / AWS_DEFAULT_REGION). Run: export AWS_REGION={config.get('aws_region')}"
+        )
+    return errors
+
+
 def ssh_public_key_errors(path: Any) -> list[str]:
     """The key file must exist and hold one OpenSSH public key whose blob matches its type."""
     name = "ssh_public_key_file"
@@ -316,19 +363,29 @@ def enabled(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in item.items() if k != "enabled"} for item in items if item.get("enabled", True)]
 
 
-# Teardown order: what depends on a resource goes before it.
+# Teardown order: what depends on a resource goes before it. Instances first (their ENIs hold
+# subnets and groups, their roles hold profiles); NAT gateways before the Elastic IPs they use;
+# the bucket and the KMS key last, after everything that could still write with them.
 TEARDOWN_ORDER = (
+    "instance",
     "nat_gateway",
     "elastic_ip",
+    "key_pair",
+    "instance_profile",
+    "iam_role",
+    "efs",
     "vpc_endpoint",
     "security_group",
     "route_table",
     "subnet",
     "internet_gateway",
     "vpc",
+    "bucket",
+    "kms_key",
 )
-# Security groups that others refer to (the dmz group) go last among the groups.
-SG_TIER_ORDER = {"research": 0, "production": 1, "dmz": 3}
+# Security groups that others refer to go after them: efs refers to research; research and
+# production refer to dmz, which goes last.
+SG_TIER_ORDER = {"efs": 0, "research": 1, "production": 1, "dmz": 3}
 
 
 def _tags(resource: dict[str, Any]) -> dict[str, str]:
@@ -338,6 +395,31 @@ def _tags(resource: dict[str, Any]) -> dict[str, str]:
     return tags
 
 
+# What s3_bucket_contents_info counts, kept in the record of a destroyed bucket.
+BUCKET_COUNTS = ("current_objects", "versions", "noncurrent_versions", "delete_markers", "bytes")
+
+
+def _bucket_name(res: dict[str, Any]) -> str:
+    """A bucket's name from s3_bucket_contents_info's looped result (item.name) or a plain entry."""
+    return res.get("name") or res["item"]["name"]
+
+
+def data_holders(found: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """What would destroy research data if deleted: buckets holding any object version or delete
+    marker, and every EFS file system (its metered size lags by up to an hour, so an empty-looking
+    one may not be)."""
+    held = []
+    for res in found.get("buckets", []):
+        if res.get("exists", True) and (res.get("versions", 0) or res.get("delete_markers", 0)):
+            held.append(
+                f"bucket {_bucket_name(res)}: {res.get('versions', 0)} object versions "
+                f"({res.get('current_objects', 0)} current), {res.get('delete_markers', 0)} delete markers"
+            )
+    for res in found.get("file_systems", []):
+        held.append(f"EFS file system {res['file_system_id']} ({_tags(res).get('Name', '')})")
+    return held
+
+
 def teardown_plan(found: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """Turn the info modules' answers into one ordered list of resources to delete.
 
@@ -345,12 +427,23 @@ def teardown_plan(found: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]
     plan: list[dict[str, Any]] = []
 
     def add(kind: str, rid: str, res: dict[str, Any], **extra: Any) -> None:
-        plan.append({"type": kind, "id": rid, "name": _tags(res).get("Name", ""), **extra})
+        name = _tags(res).get("Name") or res.get("name") or res.get("role_name") or ""
+        plan.append({"type": kind, "id": rid, "name": name, **extra})
 
+    for res in found.get("instances", []):
+        add("instance", res["instance_id"], res)
     for res in found.get("nat_gateways", []):
         add("nat_gateway", res["nat_gateway_id"], res)
     for res in found.get("elastic_ips", []):
         add("elastic_ip", res["allocation_id"], res, public_ip=res.get("public_ip"))
+    for res in found.get("key_pairs", []):
+        add("key_pair", res.get("key_pair_id") or res["key_name"], res, key_name=res["key_name"])
+    for res in found.get("instance_profiles", []):
+        add("instance_profile", res["instance_profile_name"], res)
+    for res in found.get("iam_roles", []):
+        add("iam_role", res["role_name"], res)
+    for res in found.get("file_systems", []):
+        add("efs", res["file_system_id"], res)
     for res in found.get("vpc_endpoints", []):
         add("vpc_endpoint", res["vpc_endpoint_id"], res)
     groups = [g for g in found.get("security_groups", []) if g.get("group_name") != "default"]
@@ -365,7 +458,34 @@ def teardown_plan(found: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]
         add("internet_gateway", res["internet_gateway_id"], res)
     for res in found.get("vpcs", []):
         add("vpc", res.get("vpc_id") or res["id"], res, cidr=res.get("cidr_block"))
+    for res in found.get("buckets", []):
+        if res.get("exists", True):
+            add(
+                "bucket",
+                _bucket_name(res),
+                {"name": _bucket_name(res)},
+                details={k: res.get(k, 0) for k in BUCKET_COUNTS},
+            )
+    for res in found.get("kms_keys", []):
+        add("kms_key", res["key_id"], res, details={"alias": ", ".join(res.get("aliases", []))})
     return sorted(plan, key=lambda entry: TEARDOWN_ORDER.index(entry["type"]))
+
+
+GRAVITON_RE = re.compile(r"^[a-z]+\d+[a-z]*g[a-z]*\.")
+
+
+def instance_architecture(instance_type: str) -> str:
+    """arm64 for Graviton families (t4g, m7g, c6gn, r6gd, ...), x86_64 for the rest: the AMI
+    lookup must match the instance type's architecture."""
+    return "arm64" if GRAVITON_RE.match(instance_type or "") else "x86_64"
+
+
+def latest_image(images: list[dict[str, Any]], architecture: str) -> dict[str, Any] | None:
+    """The newest available image of an architecture, from ec2_ami_info's answer."""
+    fitting = [
+        i for i in images if i.get("architecture") == architecture and i.get("state", "available") == "available"
+    ]
+    return max(fitting, key=lambda i: i.get("creation_date", ""), default=None)
 
 
 def describe(resources: list[dict[str, Any]]) -> list[str]:
@@ -379,6 +499,7 @@ def describe(resources: list[dict[str, Any]]) -> list[str]:
 
 def config_errors(config: dict[str, Any]) -> list[str]:
     """Every problem of an environment's configuration that can be found without AWS."""
+    config = {k: (_as_bool(v) if k in BOOL_SETTINGS else v) for k, v in config.items()}
     errors: list[str] = []
     errors += check_env_name(config.get("env_name"))
     errors += check_choices(config)
@@ -387,6 +508,8 @@ def config_errors(config: dict[str, Any]) -> list[str]:
     errors += check_ports(config)
     errors += check_tags(config)
     errors += check_instances(config)
+    errors += check_storage_and_images(config)
+    errors += check_inventory(config)
     errors += ssh_public_key_errors(config.get("ssh_public_key_file"))
     return errors
 
@@ -402,5 +525,8 @@ class FilterModule:
             "research_env_split_cidrs": split_cidrs,
             "research_env_enabled": enabled,
             "research_env_teardown_plan": teardown_plan,
+            "research_env_data_holders": data_holders,
             "research_env_describe": describe,
+            "research_env_arch": instance_architecture,
+            "research_env_latest_image": latest_image,
         }
