@@ -41,7 +41,7 @@ unit: setup ## Unit tests (pure functions, modules in-process)
 	$(PYTEST) tests/unit $(PYTEST_ARGS)
 
 integration: setup ## Infra playbooks against the AWS emulator (moto server)
-	$(PYTEST) -m integration tests/integration $(PYTEST_ARGS)
+	$(PYTEST) -m integration tests/integration -n 2 --dist loadfile $(PYTEST_ARGS)
 
 image-test: image ## The host image boots systemd, sshd and cron
 	$(PYTEST) -m docker tests/image $(PYTEST_ARGS)

@@ -53,3 +53,51 @@ def sg_rules(ec2: Any, group_id: str, tier_of: dict[str, str]) -> set[tuple]:
             for pair in perm.get("UserIdGroupPairs", []):
                 rules.add((direction, proto, *span, "sg:" + tier_of.get(pair["GroupId"], pair["GroupId"])))
     return rules
+
+
+def all_resources(aws: dict[str, Any], env_name: str) -> dict[str, list[str]]:
+    """Every resource of the environment of any type research-env creates: the network types
+    above, plus instances, key pairs, IAM roles and instance profiles (under the environment's
+    path), EFS file systems, tagged buckets, and KMS keys not yet pending deletion."""
+    ec2, iam, efs, s3, kms = aws["ec2"], aws["iam"], aws["efs"], aws["s3"], aws["kms"]
+    flt = env_filter(env_name)
+    found = network_resources(ec2, env_name)
+    path = f"/research-env/{env_name}/"
+    extra = {
+        "instance": [
+            i["InstanceId"]
+            for r in ec2.describe_instances(Filters=flt)["Reservations"]
+            for i in r["Instances"]
+            if i["State"]["Name"] not in ("terminated", "shutting-down")
+        ],
+        "key_pair": [k["KeyName"] for k in ec2.describe_key_pairs(Filters=flt)["KeyPairs"]],
+        "iam_role": [r["RoleName"] for r in iam.list_roles(PathPrefix=path)["Roles"]],
+        "instance_profile": [
+            p["InstanceProfileName"] for p in iam.list_instance_profiles(PathPrefix=path)["InstanceProfiles"]
+        ],
+        "efs": [
+            f["FileSystemId"]
+            for f in efs.describe_file_systems()["FileSystems"]
+            if {"Environment": env_name, "ManagedBy": "research-env"}.items() <= tags(f).items()
+        ],
+        "bucket": [b["Name"] for b in s3.list_buckets()["Buckets"] if _bucket_is_env(s3, b["Name"], env_name)],
+        "kms_key": [
+            k["KeyId"]
+            for k in kms.list_keys()["Keys"]
+            if kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] != "PendingDeletion"
+            and {t["TagKey"]: t["TagValue"] for t in kms.list_resource_tags(KeyId=k["KeyId"])["Tags"]}.get(
+                "Environment"
+            )
+            == env_name
+        ],
+    }
+    found.update({kind: sorted(ids) for kind, ids in extra.items() if ids})
+    return found
+
+
+def _bucket_is_env(s3: Any, name: str, env_name: str) -> bool:
+    try:
+        tagset = s3.get_bucket_tagging(Bucket=name)["TagSet"]
+    except s3.exceptions.ClientError:
+        return False
+    return {t["Key"]: t["Value"] for t in tagset}.get("Environment") == env_name

@@ -49,6 +49,12 @@ def ec2(emulator_env: dict[str, str]):
 
 
 @pytest.fixture(scope="session")
+def aws(emulator_env: dict[str, str]) -> dict:
+    """boto3 clients of the emulator, by service name."""
+    return {name: client(name, emulator_env) for name in ("ec2", "iam", "efs", "s3", "kms", "sts")}
+
+
+@pytest.fixture(scope="session")
 def ssh_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
     key = tmp_path_factory.mktemp("ssh") / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)

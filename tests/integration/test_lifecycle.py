@@ -1,88 +1,63 @@
-"""The network layer against the emulator: created as seed 000 describes, rerun without change,
-the NAT gateway's deploy window, and teardown from full, partial and side-by-side states."""
+"""One environment through its whole life against the emulator, in order: `site.yml --tags infra`
+builds it and every resource is read back with boto3; the inventory sees the hosts; a rerun
+changes nothing; drift is corrected; the NAT window follows nat_mode; a second environment comes
+and goes beside it; teardown removes everything and records it; teardown again finds nothing."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from awsstate import network_resources, sg_rules, tags
+from awsstate import all_resources, network_resources, sg_rules, tags
 from emulator import Emulator
-from helpers import run_playbook
+from envbuild import (
+    ANY,
+    BUCKET,
+    HTTP_OUT,
+    SEED_RULES,
+    by_tier,
+    env_vars,
+    only_record,
+    research_routes,
+    security_groups,
+    shell_env,
+    vpc_of,
+)
+from helpers import REPO, ansible_env, run_playbook
 
 pytestmark = pytest.mark.integration
 
-ADMIN = "198.51.100.7/32"
-ANY = "0.0.0.0/0"
-
-# Seed 000's three tables, with this project's deliberate differences (see playbooks/vars/network.yml):
-# SSH to the dmz from admin_cidrs only; 8080 for FileGator (DESIGN.md); port 80 out of research only
-# while the NAT gateway exists. The seed's unnamed "Custom TCP from sg-00b79..." row is left out.
-SEED_RULES = {
-    "dmz": {
-        ("in", "tcp", 22, 22, ADMIN),
-        ("in", "tcp", 443, 443, ANY),
-        ("in", "tcp", 943, 943, ANY),
-        ("in", "udp", 1194, 1194, ANY),
-        ("out", "-1", "all", "all", ANY),
-    },
-    "research": {
-        ("in", "tcp", 8888, 8888, "sg:dmz"),
-        ("in", "tcp", 22, 22, "sg:dmz"),
-        ("in", "tcp", 8080, 8080, "sg:dmz"),
-        ("out", "tcp", 8888, 8888, "sg:dmz"),
-        ("out", "tcp", 22, 22, "sg:dmz"),
-        ("out", "tcp", 443, 443, ANY),
-    },
-    "production": {
-        ("in", "tcp", 22, 22, "sg:dmz"),
-        ("in", "tcp", 80, 80, ANY),
-        ("in", "tcp", 443, 443, ANY),
-        ("out", "-1", "all", "all", ANY),
-    },
-}
-HTTP_OUT = ("out", "tcp", 80, 80, ANY)
-
-
-def env_vars(ssh_key: Path, **overrides: object) -> dict:
-    base = {"ssh_public_key_file": str(ssh_key), "admin_cidrs": [ADMIN]}
-    return base | overrides
-
-
-def vpc_of(ec2, env_name: str) -> dict:
-    vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:Environment", "Values": [env_name]}])["Vpcs"]
-    assert len(vpcs) == 1, f"expected one VPC of {env_name}, found {len(vpcs)}"
-    return vpcs[0]
-
-
-def by_tier(items: list[dict]) -> dict[str, dict]:
-    return {tags(i)["Tier"]: i for i in items if "Tier" in tags(i)}
-
-
-def research_routes(ec2, vpc_id: str) -> list[dict]:
-    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"]
-    return by_tier(tables)["research"]["Routes"]
-
-
-def security_groups(ec2, vpc_id: str) -> dict[str, dict]:
-    groups = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["SecurityGroups"]
-    return {tags(g).get("Tier", g["GroupName"]): g for g in groups}
+ROLES = ("vpn", "voila", "jupyter", "filegator")
+NEWEST_NOBLE_AMD64 = "ami-0c1a9e0c24noble2"  # scripts/emulator-amis.json: the newest x86_64 noble image
 
 
 @pytest.fixture(scope="module")
 def built(emulator_env, ssh_key):
-    """One environment built with `site.yml --tags infra`, shared by the read-back tests below."""
+    """The default environment built with `site.yml --tags infra`, shared by the tests below."""
     Emulator.reset_url(emulator_env["AWS_ENDPOINT_URL"])
     run = run_playbook("site.yml", "--tags", "infra", extra_vars=env_vars(ssh_key), env=emulator_env)
     assert run.rc == 0, run.explain()
     return run
 
 
-class TestLifecycle:
-    """One environment through its life, in order: build, read back, rerun, drift, NAT window,
-    a second environment beside it, teardown, teardown again."""
+@pytest.fixture(scope="module")
+def key_arn(built, aws):
+    return aws["kms"].describe_key(KeyId="alias/research-env/researchenv")["KeyMetadata"]["Arn"]
 
+
+def instances_by_role(ec2) -> dict[str, dict]:
+    flt = [
+        {"Name": "tag:Environment", "Values": ["researchenv"]},
+        {"Name": "instance-state-name", "Values": ["running"]},
+    ]
+    found = [i for r in ec2.describe_instances(Filters=flt)["Reservations"] for i in r["Instances"]]
+    return {tags(i)["Role"]: i for i in found}
+
+
+class TestNetwork:
     def test_vpc_and_subnets(self, built, ec2):
         vpc = vpc_of(ec2, "researchenv")
         assert vpc["CidrBlock"] == "10.0.0.0/16"
@@ -129,7 +104,6 @@ class TestLifecycle:
             assert len(default_routes) == 1, f"{tier} should have one default route"
             if tier == "research":
                 assert default_routes[0].get("NatGatewayId") == nat["NatGatewayId"]
-                assert "GatewayId" not in default_routes[0] or not default_routes[0]["GatewayId"].startswith("igw-")
             else:
                 assert default_routes[0]["GatewayId"] == igw["InternetGatewayId"]
 
@@ -152,9 +126,8 @@ class TestLifecycle:
 
     def test_default_security_group_has_no_rules(self, built, ec2):
         groups = security_groups(ec2, vpc_of(ec2, "researchenv")["VpcId"])
-        default = next(g for g in groups.values() if g["GroupName"] == "default")
-        assert default["IpPermissions"] == []
-        assert default["IpPermissionsEgress"] == []
+        assert groups["default"]["IpPermissions"] == []
+        assert groups["default"]["IpPermissionsEgress"] == []
 
     def test_security_groups_match_seed_tables(self, built, ec2):
         groups = security_groups(ec2, vpc_of(ec2, "researchenv")["VpcId"])
@@ -164,19 +137,180 @@ class TestLifecycle:
             assert sg_rules(ec2, groups[tier]["GroupId"], tier_of) == want, tier
             assert tags(groups[tier])["Name"] == f"researchenv-{tier}-sg"
 
-    def test_every_resource_is_tagged(self, built, ec2):
-        found = network_resources(ec2, "researchenv")
-        assert {k: len(v) for k, v in found.items()} == {
-            "vpc": 1,
-            "subnet": 3,
-            "internet_gateway": 1,
-            "route_table": 3,
-            "security_group": 4,  # three tiers + the emptied default group
-            "vpc_endpoint": 1,
-            "nat_gateway": 1,
-            "elastic_ip": 1,
-        }
 
+class TestStorage:
+    def test_kms_key(self, built, aws, key_arn):
+        kms = aws["kms"]
+        assert kms.get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"] is True
+        key_tags = {t["TagKey"]: t["TagValue"] for t in kms.list_resource_tags(KeyId=key_arn)["Tags"]}
+        assert key_tags["Environment"] == "researchenv" and key_tags["ManagedBy"] == "research-env"
+
+    def test_bucket(self, built, aws, key_arn):
+        s3, bucket = aws["s3"], BUCKET.format(env="researchenv")
+        assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+        (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+        assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}
+        assert rule["BucketKeyEnabled"] is True
+        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        assert block == dict.fromkeys(
+            ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
+        )
+        (statement,) = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
+        assert statement["Effect"] == "Deny" and statement["Principal"] == "*" and statement["Action"] == "s3:*"
+        assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        assert set(statement["Resource"]) == {f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"}
+        ownership = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
+        assert ownership == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+        bucket_tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]}
+        assert bucket_tags["Environment"] == "researchenv" and bucket_tags["ManagedBy"] == "research-env"
+
+    def test_no_efs_unless_enabled(self, built, aws):
+        assert "efs" not in all_resources(aws, "researchenv")
+
+
+class TestIam:
+    def policy(self, iam, role: str) -> dict:
+        return iam.get_role_policy(RoleName=f"researchenv-{role}", PolicyName="notebooks-bucket")["PolicyDocument"]
+
+    def test_a_role_and_profile_per_host_role(self, built, aws):
+        iam = aws["iam"]
+        for role in ROLES:
+            found = iam.get_role(RoleName=f"researchenv-{role}")["Role"]
+            assert found["Path"] == "/research-env/researchenv/"
+            principal = found["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+            assert principal == {"Service": "ec2.amazonaws.com"}
+            profile = iam.get_instance_profile(InstanceProfileName=f"researchenv-{role}")["InstanceProfile"]
+            assert [r["RoleName"] for r in profile["Roles"]] == [f"researchenv-{role}"]
+            assert iam.list_attached_role_policies(RoleName=f"researchenv-{role}")["AttachedPolicies"] == []
+
+    def test_jupyter_reads_and_writes_notebooks_and_published_only(self, built, aws, key_arn):
+        bucket = "arn:aws:s3:::" + BUCKET.format(env="researchenv")
+        statements = {s["Sid"]: s for s in self.policy(aws["iam"], "jupyter")["Statement"]}
+        assert statements["ListTheSyncedPrefixes"]["Action"] == "s3:ListBucket"
+        assert statements["ListTheSyncedPrefixes"]["Condition"] == {
+            "StringLike": {"s3:prefix": ["notebooks/*", "published/*"]}
+        }
+        assert statements["ReadWriteNotebooks"]["Action"] == ["s3:GetObject", "s3:PutObject"]  # no DeleteObject
+        assert statements["ReadWriteNotebooks"]["Resource"] == [f"{bucket}/notebooks/*", f"{bucket}/published/*"]
+        assert statements["UseTheKeyThroughS3"]["Resource"] == key_arn
+        assert statements["UseTheKeyThroughS3"]["Condition"] == {
+            "StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}
+        }
+        assert set(statements) == {"ListTheSyncedPrefixes", "ReadWriteNotebooks", "UseTheKeyThroughS3"}
+
+    def test_voila_only_reads_published(self, built, aws, key_arn):
+        bucket = "arn:aws:s3:::" + BUCKET.format(env="researchenv")
+        statements = {s["Sid"]: s for s in self.policy(aws["iam"], "voila")["Statement"]}
+        assert statements["ListPublished"]["Condition"] == {"StringLike": {"s3:prefix": ["published/*"]}}
+        assert statements["ReadPublished"]["Action"] == "s3:GetObject"
+        assert statements["ReadPublished"]["Resource"] == f"{bucket}/published/*"
+        assert statements["DecryptThroughS3"]["Action"] == "kms:Decrypt"
+        assert statements["DecryptThroughS3"]["Resource"] == key_arn
+        assert set(statements) == {"ListPublished", "ReadPublished", "DecryptThroughS3"}
+
+    def test_vpn_and_filegator_get_no_access(self, built, aws):
+        for role in ("vpn", "filegator"):
+            assert aws["iam"].list_role_policies(RoleName=f"researchenv-{role}")["PolicyNames"] == []
+
+    def test_no_access_keys_anywhere(self, built, aws):
+        iam = aws["iam"]
+        users = iam.list_users()["Users"]
+        assert all(iam.list_access_keys(UserName=u["UserName"])["AccessKeyMetadata"] == [] for u in users)
+
+
+class TestCompute:
+    def test_one_instance_per_host_role(self, built, ec2, aws, key_arn):
+        found = instances_by_role(ec2)
+        assert set(found) == set(ROLES)
+        vpc_id = vpc_of(ec2, "researchenv")["VpcId"]
+        subnets = by_tier(ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"])
+        groups = security_groups(ec2, vpc_id)
+        expect = {"vpn": "dmz", "voila": "production", "jupyter": "research", "filegator": "research"}
+        types = {"vpn": "t3.small", "voila": "t3.small", "jupyter": "t3.large", "filegator": "t3.micro"}
+        sizes = {"vpn": 20, "voila": 20, "jupyter": 50, "filegator": 30}
+        for role, inst in found.items():
+            assert inst["InstanceType"] == types[role]
+            assert inst["ImageId"] == NEWEST_NOBLE_AMD64
+            assert inst["KeyName"] == "researchenv-key"
+            assert inst["SubnetId"] == subnets[expect[role]]["SubnetId"]
+            assert [g["GroupId"] for g in inst["SecurityGroups"]] == [groups[expect[role]]["GroupId"]]
+            assert inst["IamInstanceProfile"]["Arn"].endswith(
+                f":instance-profile/research-env/researchenv/researchenv-{role}"
+            )
+            assert inst["MetadataOptions"]["HttpTokens"] == "required"
+            assert tags(inst) == {
+                "Name": f"researchenv-{role}",
+                "Role": role,
+                "Environment": "researchenv",
+                "Project": "research-env",
+                "ManagedBy": "research-env",
+            }
+            root = next(m for m in inst["BlockDeviceMappings"] if m["DeviceName"] == inst["RootDeviceName"])
+            (volume,) = ec2.describe_volumes(VolumeIds=[root["Ebs"]["VolumeId"]])["Volumes"]
+            assert volume["Encrypted"] is True
+            assert volume["KmsKeyId"] == key_arn
+            assert volume["Size"] == sizes[role]
+
+    def test_elastic_ip_on_the_vpn_host_only(self, built, ec2):
+        found = instances_by_role(ec2)
+        flt = [{"Name": "tag:Environment", "Values": ["researchenv"]}]
+        associated = {
+            a.get("InstanceId") for a in ec2.describe_addresses(Filters=flt)["Addresses"] if a.get("InstanceId")
+        }
+        assert associated == {found["vpn"]["InstanceId"]}
+
+    def test_key_pair_is_the_configured_public_key(self, built, ec2, ssh_key):
+        (pair,) = ec2.describe_key_pairs(KeyNames=["researchenv-key"], IncludePublicKey=True)["KeyPairs"]
+        assert pair["PublicKey"].split()[:2] == ssh_key.read_text().split()[:2]
+
+
+class TestInventory:
+    def test_graph_has_the_four_groups(self, built, emulator_env):
+        graph = subprocess.run(
+            [str(Path(sys.executable).parent / "ansible-inventory"), "--graph"],
+            cwd=REPO,
+            env=ansible_env(emulator_env),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for role in ROLES:
+            assert f"@{role}:\n  |  |--researchenv-{role}\n" in graph, graph
+
+    def test_connection_settings(self, built, ec2, emulator_env, ssh_key):
+        public_vpn = instances_by_role(ec2)["vpn"]["PublicIpAddress"]
+        result = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "ansible"),
+                "aws_ec2",
+                "-m",
+                "ansible.builtin.debug",
+                "-a",
+                "msg={{ [ansible_host, ansible_ssh_common_args] | to_json }}",
+                "-e",
+                f"ssh_public_key_file={ssh_key}",
+            ],
+            cwd=REPO,
+            env=ansible_env(
+                emulator_env | {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1"}
+            ),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        hosts = json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]
+        settings = {name: json.loads(res["msg"]) for name, res in hosts.items()}
+        found = instances_by_role(ec2)
+        assert settings["researchenv-vpn"][0] == public_vpn
+        assert "ProxyCommand" not in settings["researchenv-vpn"][1]
+        for role in ("voila", "jupyter", "filegator"):
+            host, args = settings[f"researchenv-{role}"]
+            assert host == found[role]["PrivateIpAddress"]
+            assert 'ProxyCommand="ssh -W %h:%p' in args and f"ubuntu@{public_vpn}" in args
+            assert f"-i {ssh_key.with_suffix('')}" in args
+
+
+class TestLifecycle:
     def test_rerun_changes_nothing(self, built, emulator_env, ssh_key):
         run = run_playbook("site.yml", "--tags", "infra", extra_vars=env_vars(ssh_key), env=emulator_env)
         assert run.rc == 0, run.explain()
@@ -198,7 +332,8 @@ class TestLifecycle:
         assert run.rc == 0, run.explain()
         vpc_id = vpc_of(ec2, "researchenv")["VpcId"]
         found = network_resources(ec2, "researchenv")
-        assert "nat_gateway" not in found and "elastic_ip" not in found
+        assert "nat_gateway" not in found
+        assert len(found["elastic_ip"]) == 1, "only the vpn host's address is left"
         routes = research_routes(ec2, vpc_id)
         assert not [r for r in routes if r.get("DestinationCidrBlock") == ANY], "research keeps no default route"
         assert [r for r in routes if r.get("GatewayId", "").startswith("vpce-")], "the S3 endpoint route stays"
@@ -207,83 +342,66 @@ class TestLifecycle:
         assert sg_rules(ec2, groups["research"]["GroupId"], tier_of) == SEED_RULES["research"]
 
     def test_nat_mode_always_keeps_it_and_none_removes_it(self, built, ec2, emulator_env, ssh_key):
-        run = run_playbook("site.yml", extra_vars=env_vars(ssh_key, nat_mode="always"), env=emulator_env)
+        run = run_playbook(
+            "site.yml", "--tags", "nat", extra_vars=env_vars(ssh_key, nat_mode="always"), env=emulator_env
+        )
         assert run.rc == 0, run.explain()
         assert len(network_resources(ec2, "researchenv")["nat_gateway"]) == 1, "always keeps the NAT gateway"
 
         run = run_playbook(
-            "site.yml", "--tags", "infra", extra_vars=env_vars(ssh_key, nat_mode="none"), env=emulator_env
+            "site.yml", "--tags", "network", extra_vars=env_vars(ssh_key, nat_mode="none"), env=emulator_env
         )
         assert run.rc == 0, run.explain()
-        found = network_resources(ec2, "researchenv")
-        assert "nat_gateway" not in found and "elastic_ip" not in found
+        assert "nat_gateway" not in network_resources(ec2, "researchenv")
         vpc_id = vpc_of(ec2, "researchenv")["VpcId"]
         assert not [r for r in research_routes(ec2, vpc_id) if r.get("DestinationCidrBlock") == ANY]
 
-    def test_second_environment_side_by_side(self, built, ec2, emulator_env, ssh_key, tmp_path):
+    def test_second_environment_side_by_side(self, built, aws, emulator_env, ssh_key, tmp_path):
         """Build and tear down another environment next to this one: this one stays untouched."""
-        before = network_resources(ec2, "researchenv")
-        run = run_playbook(
-            "site.yml", "--tags", "infra", extra_vars=env_vars(ssh_key, env_name="beta"), env=emulator_env
+        before = all_resources(aws, "researchenv")
+        beta = env_vars(
+            ssh_key,
+            env_name="beta",
+            instances={"vpn": {"type": "t3.micro", "subnet": "dmz", "eip": True, "volume_gb": 8}},
         )
+        run = run_playbook("site.yml", "--tags", "infra", extra_vars=beta, env=shell_env(emulator_env, "beta"))
         assert run.rc == 0, run.explain()
-        assert network_resources(ec2, "beta")
+        assert set(all_resources(aws, "beta")) >= {"vpc", "instance", "bucket", "kms_key", "iam_role"}
         run = run_playbook(
             "playbooks/teardown.yml", extra_vars={"env_name": "beta", "records_dir": str(tmp_path)}, env=emulator_env
         )
         assert run.rc == 0, run.explain()
-        assert network_resources(ec2, "beta") == {}
-        assert network_resources(ec2, "researchenv") == before
+        assert all_resources(aws, "beta") == {}
+        assert all_resources(aws, "researchenv") == before
 
-    def test_teardown_leaves_nothing_and_records_it(self, built, ec2, emulator_env, tmp_path):
-        before = network_resources(ec2, "researchenv")
-        default_group = security_groups(ec2, vpc_of(ec2, "researchenv")["VpcId"])["default"]["GroupId"]
+    def test_teardown_leaves_nothing_and_records_it(self, built, aws, emulator_env, tmp_path):
+        before = all_resources(aws, "researchenv")
+        default_group = security_groups(aws["ec2"], vpc_of(aws["ec2"], "researchenv")["VpcId"])["default"]["GroupId"]
 
         # No -e env_name: the playbook run directly must find the defaults in group_vars itself.
         run = run_playbook("playbooks/teardown.yml", extra_vars={"records_dir": str(tmp_path)}, env=emulator_env)
         assert run.rc == 0, run.explain()
-        assert network_resources(ec2, "researchenv") == {}
+        assert all_resources(aws, "researchenv") == {}
         record = only_record(tmp_path, "researchenv")
         assert record["outcome"] == "complete"
-        deleted = {(r["type"], r["id"]) for r in record["resources"] if r["result"] == "deleted"}
-        # Everything found before, except the default group, which AWS deletes with its VPC.
-        assert deleted == {(kind, rid) for kind, ids in before.items() for rid in ids} - {
-            ("security_group", default_group)
+        done = {
+            (r["type"], r["id"]) for r in record["resources"] if r["result"] in ("deleted", "scheduled for deletion")
         }
-        types = [r["type"] for r in record["resources"]]
-        assert types.index("security_group") < types.index("subnet") < types.index("vpc")
+        ids = {"key_pair": "key_name"}  # the record names key pairs by id, the read-back by name
+        want = {(kind, rid) for kind, rids in before.items() for rid in rids if kind not in ids}
+        # Everything found before, except the default group, which AWS deletes with its VPC.
+        assert {d for d in done if d[0] not in ids} == want - {("security_group", default_group)}
+        assert [r["name"] for r in record["resources"] if r["type"] == "key_pair"] == before["key_pair"]
+        order = [r["type"] for r in record["resources"]]
+        steps = ["instance", "elastic_ip", "key_pair", "instance_profile", "iam_role", "vpc", "bucket", "kms_key"]
+        assert [order.index(step) for step in steps] == sorted(order.index(step) for step in steps)
         assert all(r["start"] <= r["end"] for r in record["resources"])
         assert record["who"]["caller_arn"].startswith("arn:aws:")
-        assert (tmp_path / next(tmp_path.glob("researchenv-*.json")).name.replace(".json", ".md")).is_file()
+        kms = next(r for r in record["resources"] if r["type"] == "kms_key")
+        assert kms["result"] == "scheduled for deletion" and kms["details"]["pending_window_days"] == 30
 
     def test_teardown_again_finds_nothing_and_says_so(self, built, emulator_env, tmp_path):
         run = run_playbook("playbooks/teardown.yml", extra_vars={"records_dir": str(tmp_path)}, env=emulator_env)
         assert run.rc == 0, run.explain()
         assert "Nothing of environment researchenv is left to delete" in run.output
         assert only_record(tmp_path, "researchenv")["outcome"] == "nothing to delete"
-
-
-def only_record(directory: Path, env_name: str) -> dict:
-    found = list(directory.glob(f"{env_name}-*.json"))
-    assert len(found) == 1, f"expected one record of {env_name} in {directory}: {found}"
-    return json.loads(found[0].read_text())
-
-
-def test_teardown_of_a_half_built_network(aws_env, ec2, ssh_key, tmp_path):
-    # The research subnet lies outside the VPC: AWS refuses it after dmz and production exist.
-    # network.yml run directly skips preflight, which would have caught this.
-    subnets = {
-        "dmz": {"cidr": "10.0.1.0/24", "public": True},
-        "production": {"cidr": "10.0.2.0/24", "public": True},
-        "research": {"cidr": "10.9.3.0/24", "public": False},
-    }
-    run = run_playbook("playbooks/network.yml", extra_vars=env_vars(ssh_key, subnets=subnets), env=aws_env)
-    assert run.rc != 0, "the broken subnet should stop the run"
-    found = network_resources(ec2, "researchenv")
-    assert len(found["subnet"]) == 2 and "route_table" not in found, f"expected a half-built network: {found}"
-
-    run = run_playbook("playbooks/teardown.yml", extra_vars={"records_dir": str(tmp_path)}, env=aws_env)
-    assert run.rc == 0, run.explain()
-    assert network_resources(ec2, "researchenv") == {}
-    record = only_record(tmp_path, "researchenv")
-    assert sorted(r["type"] for r in record["resources"]) == ["subnet", "subnet", "vpc"]

@@ -41,6 +41,9 @@ BAD = {
     ),
     "privileged jupyter port": ({"jupyter_port": 80}, "jupyter_port:"),
     "reserved extra tag": ({"extra_tags": {"ManagedBy": "me"}}, "extra_tags.ManagedBy:"),
+    "inventory reads another environment": ({"env_name": "gamma"}, "export RESEARCH_ENV_NAME=gamma"),
+    "inventory reads another region": ({"aws_region": "eu-west-1"}, "export AWS_REGION=eu-west-1"),
+    "KMS deletion window too short": ({"kms_deletion_window_days": 3}, "kms_deletion_window_days:"),
 }
 
 

@@ -90,7 +90,7 @@ def test_default_configuration_is_clean(pubkey):
         ({"admin_cidrs": ["203.0.113.10/32", "0.0.0.0/1"]}, "admin_cidrs[1]"),
         ({"admin_cidrs": ["::/0"]}, "admin_cidrs[0]"),
         ({"admin_cidrs": ["not-an-ip"]}, "admin_cidrs[0]"),
-        ({"allow_world_ssh": "true"}, "allow_world_ssh:"),
+        ({"allow_world_ssh": "sometimes"}, "allow_world_ssh:"),
         ({"nat_mode": "sometimes"}, "nat_mode:"),
         ({"vpn_provider": "wireguard"}, "vpn_provider:"),
         ({"aws_region": "mars-north-1a"}, "aws_region:"),
@@ -110,7 +110,7 @@ def test_default_configuration_is_clean(pubkey):
         ({"instances__vpn__ami_id": "ubuntu"}, "instances.vpn.ami_id:"),
         ({"instances__vpn__subnet": "production"}, "instances.vpn.subnet: the VPN server belongs in the dmz"),
         ({"instances__gpu": {"type": "g5.xlarge"}}, "instances.gpu: unknown host role"),
-        ({"destroy_data": "yes"}, "destroy_data:"),
+        ({"destroy_data": "maybe"}, "destroy_data:"),
     ],
 )
 def test_bad_configuration_names_the_variable(pubkey, changes, variable):

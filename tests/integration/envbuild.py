@@ -1,0 +1,78 @@
+"""What the integration tests share: the expected security-group tables, an environment's extra
+vars and environment variables, and small read-back helpers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from awsstate import tags
+
+ADMIN = "198.51.100.7/32"
+ANY = "0.0.0.0/0"
+
+# Seed 000's three tables, with this project's deliberate differences (see playbooks/vars/network.yml):
+# SSH to the dmz from admin_cidrs only; 8080 for FileGator (DESIGN.md); port 80 out of research only
+# while the NAT gateway exists. The seed's unnamed "Custom TCP from sg-00b79..." row is left out.
+SEED_RULES = {
+    "dmz": {
+        ("in", "tcp", 22, 22, ADMIN),
+        ("in", "tcp", 443, 443, ANY),
+        ("in", "tcp", 943, 943, ANY),
+        ("in", "udp", 1194, 1194, ANY),
+        ("out", "-1", "all", "all", ANY),
+    },
+    "research": {
+        ("in", "tcp", 8888, 8888, "sg:dmz"),
+        ("in", "tcp", 22, 22, "sg:dmz"),
+        ("in", "tcp", 8080, 8080, "sg:dmz"),
+        ("out", "tcp", 8888, 8888, "sg:dmz"),
+        ("out", "tcp", 22, 22, "sg:dmz"),
+        ("out", "tcp", 443, 443, ANY),
+    },
+    "production": {
+        ("in", "tcp", 22, 22, "sg:dmz"),
+        ("in", "tcp", 80, 80, ANY),
+        ("in", "tcp", 443, 443, ANY),
+        ("out", "-1", "all", "all", ANY),
+    },
+}
+HTTP_OUT = ("out", "tcp", 80, 80, ANY)
+BUCKET = "{env}-notebooks-123456789012"  # moto's account id
+
+
+def env_vars(ssh_key: Path, **overrides: object) -> dict:
+    base = {"ssh_public_key_file": str(ssh_key), "admin_cidrs": [ADMIN]}
+    return base | overrides
+
+
+def shell_env(base: dict[str, str], env_name: str) -> dict[str, str]:
+    """The emulator's environment plus what the EC2 inventory reads for another env_name."""
+    return dict(base, RESEARCH_ENV_NAME=env_name)
+
+
+def vpc_of(ec2, env_name: str) -> dict:
+    vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:Environment", "Values": [env_name]}])["Vpcs"]
+    assert len(vpcs) == 1, f"expected one VPC of {env_name}, found {len(vpcs)}"
+    return vpcs[0]
+
+
+def by_tier(items: list[dict]) -> dict[str, dict]:
+    return {tags(i)["Tier"]: i for i in items if "Tier" in tags(i)}
+
+
+def research_routes(ec2, vpc_id: str) -> list[dict]:
+    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"]
+    return by_tier(tables)["research"]["Routes"]
+
+
+def security_groups(ec2, vpc_id: str) -> dict[str, dict]:
+    groups = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["SecurityGroups"]
+    return {tags(g).get("Tier", g["GroupName"]): g for g in groups}
+
+
+def only_record(directory: Path, env_name: str) -> dict:
+    found = list(directory.glob(f"{env_name}-*.json"))
+    assert len(found) == 1, f"expected one record of {env_name} in {directory}: {found}"
+    assert found[0].with_suffix(".md").is_file(), "the Markdown record is missing"
+    return json.loads(found[0].read_text())

@@ -1,0 +1,129 @@
+"""Teardown from the states a real project leaves behind: a network that stopped half-way, compute
+half done, storage only, and a bucket that still holds research data."""
+
+from __future__ import annotations
+
+import pytest
+from awsstate import all_resources
+from envbuild import BUCKET, env_vars, only_record
+from helpers import run_playbook
+
+pytestmark = pytest.mark.integration
+
+
+def teardown(aws_env, tmp_path, **extra):
+    return run_playbook("playbooks/teardown.yml", extra_vars={"records_dir": str(tmp_path), **extra}, env=aws_env)
+
+
+def test_half_built_network(aws_env, aws, ssh_key, tmp_path):
+    # The research subnet lies outside the VPC: AWS refuses it after dmz and production exist.
+    # network.yml run directly skips preflight, which would have caught this.
+    subnets = {
+        "dmz": {"cidr": "10.0.1.0/24", "public": True},
+        "production": {"cidr": "10.0.2.0/24", "public": True},
+        "research": {"cidr": "10.9.3.0/24", "public": False},
+    }
+    run = run_playbook("playbooks/network.yml", extra_vars=env_vars(ssh_key, subnets=subnets), env=aws_env)
+    assert run.rc != 0, "the broken subnet should stop the run"
+    found = all_resources(aws, "researchenv")
+    assert len(found["subnet"]) == 2 and "route_table" not in found, f"expected a half-built network: {found}"
+
+    run = teardown(aws_env, tmp_path)
+    assert run.rc == 0, run.explain()
+    assert all_resources(aws, "researchenv") == {}
+    record = only_record(tmp_path, "researchenv")
+    assert sorted(r["type"] for r in record["resources"]) == ["subnet", "subnet", "vpc"]
+
+
+def test_compute_half_done(aws_env, aws, ssh_key, tmp_path):
+    # A mistyped subnet for one host: the hosts before it are launched, then the play stops before
+    # the Elastic IP. Playbooks run one by one, as an admin fixing things by hand would.
+    for playbook in ("network", "storage", "iam"):
+        run = run_playbook(f"playbooks/{playbook}.yml", extra_vars=env_vars(ssh_key), env=aws_env)
+        assert run.rc == 0, run.explain()
+    instances = {
+        "vpn": {"type": "t3.small", "subnet": "dmz", "eip": True, "volume_gb": 20},
+        "voila": {"type": "t3.small", "subnet": "production", "eip": False, "volume_gb": 20},
+        "jupyter": {"type": "t3.large", "subnet": "nowhere", "eip": False, "volume_gb": 50},
+    }
+    run = run_playbook("playbooks/compute.yml", extra_vars=env_vars(ssh_key, instances=instances), env=aws_env)
+    assert run.rc != 0, "the unknown subnet should stop the run"
+    found = all_resources(aws, "researchenv")
+    assert len(found["instance"]) == 2 and "elastic_ip" in found, found  # the NAT gateway's address only
+    assert len(found["elastic_ip"]) == 1
+
+    run = teardown(aws_env, tmp_path)
+    assert run.rc == 0, run.explain()
+    assert all_resources(aws, "researchenv") == {}
+    record = only_record(tmp_path, "researchenv")
+    assert record["outcome"] == "complete"
+    assert sorted(r["id"] for r in record["resources"] if r["type"] == "instance") == found["instance"]
+
+
+def test_storage_only(aws_env, aws, ssh_key, tmp_path):
+    run = run_playbook("playbooks/storage.yml", extra_vars=env_vars(ssh_key), env=aws_env)
+    assert run.rc == 0, run.explain()
+    assert set(all_resources(aws, "researchenv")) == {"bucket", "kms_key"}
+
+    run = teardown(aws_env, tmp_path)
+    assert run.rc == 0, run.explain()
+    assert all_resources(aws, "researchenv") == {}
+    record = only_record(tmp_path, "researchenv")
+    assert [r["type"] for r in record["resources"]] == ["bucket", "kms_key"]
+
+
+def test_bucket_with_data_is_refused_then_destroyed_on_purpose(aws_env, aws, ssh_key, tmp_path):
+    run = run_playbook("playbooks/storage.yml", extra_vars=env_vars(ssh_key), env=aws_env)
+    assert run.rc == 0, run.explain()
+    s3, bucket = aws["s3"], BUCKET.format(env="researchenv")
+    for body in (b"v1", b"v2", b"v3"):
+        s3.put_object(Bucket=bucket, Key="notebooks/analysis.ipynb", Body=body)
+    s3.put_object(Bucket=bucket, Key="published/dashboard.ipynb", Body=b"d")
+    s3.delete_object(Bucket=bucket, Key="published/dashboard.ipynb")  # leaves a delete marker
+    before = all_resources(aws, "researchenv")
+
+    refused = tmp_path / "refused"
+    run = teardown(aws_env, refused)
+    assert run.rc != 0
+    assert "Teardown refused; nothing was deleted" in run.output
+    assert f"bucket {bucket}: 4 object versions (1 current), 1 delete markers" in run.output
+    assert all_resources(aws, "researchenv") == before
+    assert len(s3.list_object_versions(Bucket=bucket)["Versions"]) == 4
+    record = only_record(refused, "researchenv")
+    assert record["outcome"] == "refused" and record["resources"] == []
+    assert record["refused_because"] == [f"bucket {bucket}: 4 object versions (1 current), 1 delete markers"]
+
+    destroyed = tmp_path / "destroyed"
+    run = teardown(aws_env, destroyed, destroy_data=True)
+    assert run.rc == 0, run.explain()
+    assert all_resources(aws, "researchenv") == {}
+    assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    record = only_record(destroyed, "researchenv")
+    entry = next(r for r in record["resources"] if r["type"] == "bucket")
+    assert entry["result"] == "deleted"
+    assert entry["details"] == {
+        "current_objects": 1,
+        "versions": 4,
+        "noncurrent_versions": 3,
+        "delete_markers": 1,
+        "bytes": 7,
+    }
+
+
+def test_efs_is_data_too(aws_env, aws, ssh_key, tmp_path):
+    run = run_playbook(
+        "site.yml", "--tags", "network,storage", extra_vars=env_vars(ssh_key, efs_enabled=True), env=aws_env
+    )
+    assert run.rc == 0, run.explain()
+    (fs,) = aws["efs"].describe_file_systems()["FileSystems"]
+    assert fs["Encrypted"] is True
+    assert fs["KmsKeyId"] == aws["kms"].describe_key(KeyId="alias/research-env/researchenv")["KeyMetadata"]["Arn"]
+    (target,) = aws["efs"].describe_mount_targets(FileSystemId=fs["FileSystemId"])["MountTargets"]
+    subnet = aws["ec2"].describe_subnets(SubnetIds=[target["SubnetId"]])["Subnets"][0]
+    assert subnet["CidrBlock"] == "10.0.3.0/24"
+
+    run = teardown(aws_env, tmp_path / "refused")
+    assert run.rc != 0 and f"EFS file system {fs['FileSystemId']}" in run.output
+    run = teardown(aws_env, tmp_path / "destroyed", destroy_data=True)
+    assert run.rc == 0, run.explain()
+    assert all_resources(aws, "researchenv") == {}
