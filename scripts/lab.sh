@@ -12,6 +12,8 @@ venv=${VENV:-.venv}
 export PATH="$PWD/$venv/bin:$PATH"
 export ANSIBLE_HOME=${ANSIBLE_HOME:-$PWD/.ansible}
 export EMULATOR_STATE_DIR=$state/emulator
+# The EC2 inventory reads the environment name from the shell (lab/lab.yml sets env_name: lab).
+export RESEARCH_ENV_NAME=lab
 
 mkdir -p "$state"
 if [ ! -f "$state/id_ed25519" ]; then
