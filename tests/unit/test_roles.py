@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROLES = sorted(p for p in (Path(__file__).resolve().parents[2] / "roles").iterdir() if (p / "tasks").is_dir())
+ROLES_DIR = Path(__file__).resolve().parents[2] / "roles"
+ROLES = sorted(p for p in ROLES_DIR.glob("*/") if (p / "tasks").is_dir())
 
 
 def load(path: Path) -> dict:
