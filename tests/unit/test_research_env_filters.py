@@ -228,3 +228,59 @@ def test_teardown_plan_orders_by_dependency():
 
 def test_teardown_plan_of_nothing():
     assert f.teardown_plan({}) == []
+
+
+def _instance(role, kind, state="running", private="10.0.3.10", public=None, launched="2026-11-23T10:00:00"):
+    return {
+        "instance_id": f"i-{role}",
+        "instance_type": kind,
+        "state": {"name": state},
+        "private_ip_address": private,
+        "public_ip_address": public,
+        "launch_time": launched,
+        "tags": {"Role": role, "Name": f"lab-{role}"},
+    }
+
+
+def test_hosts_summary_keys_hosts_by_role_and_skips_terminated_and_untagged():
+    old = _instance("jupyter", "t3.large", state="terminated", launched="2026-11-22T00:00:00")
+    new = _instance("jupyter", "t3.large", private="10.0.3.20")
+    untagged = {"instance_id": "i-x", "instance_type": "t3.micro", "state": {"name": "running"}, "tags": {}}
+    vpn = _instance("vpn", "t3.small", private="10.0.1.5", public="198.51.100.7")
+    hosts = f.hosts_summary([new, old, untagged, vpn])
+    assert set(hosts) == {"jupyter", "vpn"}
+    assert hosts["jupyter"]["private_ip"] == "10.0.3.20"
+    assert hosts["jupyter"]["public_ip"] is None
+    assert hosts["vpn"] == {
+        "name": "lab-vpn",
+        "instance_id": "i-vpn",
+        "instance_type": "t3.small",
+        "state": "running",
+        "private_ip": "10.0.1.5",
+        "public_ip": "198.51.100.7",
+    }
+
+
+def test_cost_estimate_counts_instances_nat_and_public_addresses():
+    hosts = f.hosts_summary(
+        [
+            _instance("vpn", "t3.small", public="198.51.100.7"),
+            _instance("voila", "t3.small", public="198.51.100.8"),
+            _instance("jupyter", "t3.large"),
+            _instance("filegator", "t3.micro", state="stopped"),
+        ]
+    )
+    prices = {"t3.small": 0.0208, "t3.large": 0.0832, "t3.micro": 0.0104, "nat_gateway": 0.045, "public_ipv4": 0.005}
+    cost = f.cost_estimate(hosts, 1, prices, volume_gb=120, gb_month=0.08)
+    # 2 x t3.small + t3.large + NAT + 3 public IPv4 (two hosts, the NAT's); the stopped host is not billed by the hour.
+    assert cost["items"] == {"t3.small": 2, "t3.large": 1, "nat_gateway": 1, "public_ipv4": 3}
+    assert cost["hourly_usd"] == pytest.approx(2 * 0.0208 + 0.0832 + 0.045 + 3 * 0.005)
+    assert cost["monthly_usd"] == pytest.approx(round(cost["hourly_usd"] * 730 + 120 * 0.08, 2), abs=0.01)
+    assert cost["unpriced"] == []
+
+
+def test_cost_estimate_names_types_it_has_no_price_for():
+    hosts = f.hosts_summary([_instance("jupyter", "p5.48xlarge")])
+    cost = f.cost_estimate(hosts, 0, {"t3.small": 0.0208})
+    assert cost["unpriced"] == ["p5.48xlarge"]
+    assert cost["items"] == {"p5.48xlarge": 1}
