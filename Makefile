@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 ARGS ?=
 PLAYBOOKS := site.yml $(wildcard playbooks/*.yml)
 
-.PHONY: help setup docker image lint syntax unit integration image-test molecule test lab lab-destroy clean
+.PHONY: help setup docker image lint syntax unit integration image-test molecule e2e test lab lab-destroy clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -49,7 +49,11 @@ image-test: image ## The host image boots systemd, sshd and cron
 molecule: setup image ## Role scenarios in containers (SCENARIOS="jupyter ..." for some)
 	@scripts/molecule.sh $(SCENARIOS)
 
-test: lint unit integration image-test molecule ## Everything CI runs
+e2e: setup image ## End to end: make lab from nothing, what users see, make lab again, lab-destroy
+	@scripts/browser.sh >/dev/null
+	flock $${RESEARCH_ENV_DOCKER_LOCK:-/tmp/research-env-docker.lock} $(PYTEST) -m e2e tests/e2e $(PYTEST_ARGS)
+
+test: lint unit integration image-test molecule e2e ## Everything CI runs
 
 lab: setup ## Run site.yml against the local AWS emulator (ARGS="--tags ..." for a slice)
 	@scripts/lab.sh up $(ARGS)

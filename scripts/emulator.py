@@ -82,8 +82,10 @@ class Emulator:
 
     def start(self, host: str, port: int, client_host: str | None, wait: float) -> dict:
         info = self.running()
-        if info:
+        if info and info["host"] == host:
             return info
+        if info:
+            print(f"emulator: restarting on {host} (was on {info['host']}); what it held is gone", file=sys.stderr)
         self.stop()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         port = port or free_port(host)

@@ -1,0 +1,398 @@
+"""End to end: `make lab` from nothing, the environment seen the way its users see it, a second
+`make lab` that changes nothing, `make lab-destroy` that leaves nothing.
+
+The tests run in file order on one lab (module-scoped fixture): it takes the better part of ten
+minutes to build. Outputs (logs of every make run, the Voila screenshot, the rendered DOM) go to
+test-artifacts/e2e/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "test-artifacts" / "e2e"
+ENV = "lab"
+LAB_TIMEOUT = 60 * 45
+RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
+JUPYTER_ROOT = "/srv/jupyter/work"
+JOBS = "/opt/s3-sync/jobs"
+
+
+@dataclass
+class Lab:
+    summary: dict
+    first_run: str
+    destroyed: bool = False
+    notes: dict = field(default_factory=dict)
+
+    @property
+    def voila_url(self) -> str:
+        return self.summary["voila_url"]
+
+    def host(self, role: str) -> dict:
+        return self.summary["hosts"][role]
+
+
+def clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ANSIBLE_", "MOLECULE_"))}
+    env["ANSIBLE_NOCOLOR"] = "1"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def make(target: str, log: str, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    OUT.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    proc = subprocess.run(
+        ["make", target, *args],
+        cwd=ROOT,
+        env={**clean_env(), **(env or {})},
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=LAB_TIMEOUT,
+        check=False,
+    )
+    (OUT / log).write_text(proc.stdout)
+    print(
+        f"make {target} {' '.join(args)}: rc={proc.returncode} in {time.monotonic() - started:.0f}s (log: {OUT / log})"
+    )
+    if check:
+        assert proc.returncode == 0, (
+            f"make {target} failed (rc {proc.returncode}), see {OUT / log}:\n{proc.stdout[-4000:]}"
+        )
+    return proc
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    """The counters of every PLAY RECAP of a run (`make lab` runs several playbooks), summed per host."""
+    names = ("ok", "changed", "unreachable", "failed")
+    total: dict[str, dict[str, int]] = {}
+    for section in output.split("PLAY RECAP")[1:]:
+        for m in RECAP.finditer(section):
+            counters = total.setdefault(m[1], dict.fromkeys(names, 0))
+            for name, value in zip(names, m.groups()[1:], strict=True):
+                counters[name] += int(value)
+    return total
+
+
+def docker(*args: str, check: bool = True, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", *args], text=True, capture_output=True, check=check, **kw)
+
+
+def http_get(url: str, timeout: float = 60) -> tuple[int, str, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (127.0.0.1 only)
+            return resp.status, resp.read().decode("utf-8", "replace"), dict(resp.headers)
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode("utf-8", "replace"), dict(err.headers)
+
+
+def emulator_clients() -> dict:
+    state = json.loads((ROOT / ".state" / "lab" / "emulator" / "emulator.json").read_text())
+    kw = {
+        "endpoint_url": state["url"],
+        "region_name": "us-east-1",
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
+    return {name: boto3.client(name, **kw) for name in ("ec2", "s3", "iam", "kms", "efs")}
+
+
+def notebook(code: str) -> str:
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "id": "title", "metadata": {}, "source": ["# e2e publishing check"]},
+            {
+                "cell_type": "code",
+                "id": "calc",
+                "metadata": {},
+                "execution_count": None,
+                "outputs": [],
+                "source": [code],
+            },
+        ],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    return json.dumps(nb)
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    # From nothing: whatever an earlier run left is destroyed first.
+    make("lab-destroy", "00-lab-destroy-before.log", check=False)
+    shutil.rmtree(ROOT / "artifacts" / ENV, ignore_errors=True)
+    up = make("lab", "01-make-lab.log")
+    summary = json.loads((ROOT / "artifacts" / ENV / "summary.json").read_text())
+    the_lab = Lab(summary=summary, first_run=up.stdout)
+    yield the_lab
+    if not the_lab.destroyed:
+        make("lab-destroy", "99-lab-destroy-cleanup.log", check=False)
+
+
+def test_make_lab_builds_everything_and_prints_the_summary(lab: Lab):
+    counters = recap(lab.first_run)
+    assert {"localhost", "lab-vpn", "lab-jupyter", "lab-voila"} <= set(counters), counters
+    assert all(c["failed"] == 0 and c["unreachable"] == 0 for c in counters.values()), counters
+    for key in ("voila_url", "jupyter_url", "notebooks_bucket", "aws_endpoint_url"):
+        assert lab.summary.get(key), f"summary.json has no {key}: {lab.summary}"
+    assert lab.summary["voila_url"].startswith("http://127.0.0.1:")
+    assert lab.summary["jupyter_url"] == f"http://{lab.host('jupyter')['private_ip']}:8888/"
+    assert lab.summary["cost"]["items"], lab.summary["cost"]
+    # The summary is printed too, with the substitutes lab mode makes.
+    for text in ("Voila (public): " + lab.voila_url, "Jupyter through the vpn host: ssh", "Lab mode substitutes:"):
+        assert text in lab.first_run
+
+
+def test_the_voila_url_serves_the_sample_notebook_executed(lab: Lab):
+    status, body, _ = http_get(lab.voila_url + "voila/render/welcome.ipynb", timeout=120)
+    assert status == 200, body[:2000]
+    # 333833500 is computed by the kernel: the notebook's source does not contain it.
+    assert "333833500" in body
+    assert "333833500" not in (ROOT / "lab" / "notebooks" / "welcome.ipynb").read_text()
+
+
+def test_headless_chromium_renders_the_voila_page(lab: Lab):
+    browser = subprocess.run(
+        ["scripts/browser.sh"], cwd=ROOT, text=True, capture_output=True, check=True
+    ).stdout.split()[-1]
+    url = lab.voila_url + "voila/render/welcome.ipynb"
+    common = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars"]
+    common += ["--window-size=1280,960", "--virtual-time-budget=30000"]
+    dom = subprocess.run([*common, "--dump-dom", url], text=True, capture_output=True, timeout=180, check=True).stdout
+    (OUT / "voila-dom.html").write_text(dom)
+    shot = OUT / "voila-welcome.png"
+    shot.unlink(missing_ok=True)
+    subprocess.run([*common, f"--screenshot={shot}", url], capture_output=True, timeout=180, check=True)
+    # The rendered page, not an error or a spinner: the title, the computed sum and the table.
+    assert "Welcome to the research environment" in dom
+    assert "Sum of the first 1000 squares, computed on the server: 333833500" in dom
+    assert re.search(r"<table[^>]*dataframe", dom), "the pandas table is not in the rendered DOM"
+    assert shot.stat().st_size > 20_000, "the screenshot is (nearly) empty"
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_jupyter_is_private(lab: Lab):
+    jupyter = lab.host("jupyter")
+    # Not published on this machine.
+    ports = json.loads(docker("inspect", "--format", "{{json .NetworkSettings.Ports}}", jupyter["name"]).stdout)
+    assert not any(ports.values()), f"the jupyter container publishes ports: {ports}"
+    # From the internet side (the production network, where the public Voila host lives) no
+    # research address answers, neither Jupyter nor SSH.
+    for port in (8888, 22):
+        probe = docker(
+            "exec",
+            lab.host("voila")["name"],
+            "curl",
+            "-sS",
+            "-m",
+            "5",
+            "-o",
+            "/dev/null",
+            f"http://{jupyter['private_ip']}:{port}/",
+            check=False,
+        )
+        assert probe.returncode != 0, f"{jupyter['private_ip']}:{port} answered from the production network"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_an_ssh_tunnel_through_the_bastion_reaches_jupyter_login(lab: Lab):
+    key = ROOT / ".state" / "lab" / "id_ed25519"
+    port = free_port()
+    tunnel = subprocess.Popen(
+        [
+            "ssh", "-i", str(key), "-p", "22022", "-N", "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes",
+            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-L", f"127.0.0.1:{port}:{lab.host('jupyter')['private_ip']}:8888", "ubuntu@127.0.0.1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        status, body = None, ""
+        while time.monotonic() < deadline:
+            try:
+                status, body, _ = http_get(f"http://127.0.0.1:{port}/login", timeout=10)
+                break
+            except (urllib.error.URLError, ConnectionError, OSError):
+                time.sleep(1)
+        assert status == 200, f"no login page through the tunnel ({status}): {tunnel.stderr and tunnel.poll()}"
+        assert "password" in body.lower() or "token" in body.lower()
+        # Authentication is on: the API refuses an anonymous caller.
+        status, _, _ = http_get(f"http://127.0.0.1:{port}/api/contents", timeout=10)
+        assert status in (401, 403)
+    finally:
+        tunnel.terminate()
+        tunnel.wait(10)
+
+
+def test_publishing_flow_reaches_voila_and_nothing_else_does(lab: Lab):
+    jupyter, voila = lab.host("jupyter")["name"], lab.host("voila")["name"]
+    tag = uuid.uuid4().hex[:8]
+    a, b = 10_000 + secrets.randbelow(90_000), 10_000 + secrets.randbelow(90_000)
+    public, private = f"flow-{tag}.ipynb", f"private-{tag}.ipynb"
+    for folder, name in (("published", public), ("notebooks", private)):
+        docker(
+            "exec", "-i", "-u", "jupyter", jupyter, "sh", "-c", f"cat > {JUPYTER_ROOT}/{folder}/{name}",
+            input=notebook(f"print('PRODUCT', {a} * {b})"),
+        )  # fmt: skip
+    # The commands cron runs, as the users cron runs them: push on Jupyter, then pull on Voila.
+    for job in ("published", "notebooks"):
+        docker("exec", "-u", "jupyter", jupyter, f"{JOBS}/{job}.sh")
+    docker("exec", "-u", "voila", voila, f"{JOBS}/published.sh")
+    for host, user, job in ((jupyter, "jupyter", "published"), (voila, "voila", "published")):
+        log = docker("exec", "-u", user, host, "tail", "-n", "5", f"/var/log/s3-sync/{job}.log").stdout
+        assert "result=ok" in log, f"{host} {job}: {log}"
+
+    # Both reached the bucket; only the published one reached the Voila host, rendered.
+    s3 = emulator_clients()["s3"]
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=lab.summary["notebooks_bucket"]).get("Contents", [])}
+    assert {f"published/{public}", f"notebooks/{private}"} <= keys
+    status, body, _ = http_get(lab.voila_url + f"voila/render/{public}", timeout=120)
+    assert status == 200, body[:2000]
+    assert f"PRODUCT {a * b}" in body
+    status, _, _ = http_get(lab.voila_url + f"voila/render/{private}", timeout=60)
+    assert status == 404
+    served = docker("exec", voila, "find", "/", "-xdev", "-name", private, check=False).stdout
+    assert served.strip() == "", f"the unpublished notebook reached the Voila host: {served}"
+
+
+@pytest.fixture(scope="module")
+def second_run(lab: Lab) -> str:
+    """`make lab` again, after the publishing flow: lab/lab.yml sets sync_now, so every run also
+    runs one sync cycle on every host and verifies it (what `--tags sync` does on its own)."""
+    return make("lab", "02-make-lab-again.log").stdout
+
+
+def test_a_second_make_lab_changes_nothing(second_run: str):
+    counters = recap(second_run)
+    assert {"localhost", "lab-vpn", "lab-jupyter", "lab-voila"} <= set(counters)
+    assert all(c["failed"] == 0 and c["unreachable"] == 0 for c in counters.values()), counters
+    changed = {host: c["changed"] for host, c in counters.items() if c["changed"]}
+    assert not changed, f"a second make lab changed something: {changed}"
+
+
+def test_sync_runs_a_cycle_and_verifies_no_drift(second_run: str):
+    # s3_sync_verify ran on both hosts with fail_on_drift: each job's check passed.
+    checks = re.findall(
+        r"TASK \[s3_sync_cron : run_now \| Verify every job against the bucket\][^\n]*\n(.*?)(?=\nTASK |\nPLAY )",
+        second_run,
+        re.S,
+    )
+    assert len(checks) == 2, "the verification did not run on both hosts"
+    assert "ok: [lab-jupyter] => (item=notebooks)" in checks[0]
+    assert "ok: [lab-jupyter] => (item=published)" in checks[0]
+    assert "ok: [lab-voila] => (item=published)" in checks[1]
+    assert not any("failed:" in c or "fatal:" in c for c in checks), checks
+
+
+def leftovers(clients: dict) -> dict[str, list]:
+    """What the emulator still holds of the lab: everything tagged Environment=lab, the IAM roles
+    under its path, its bucket, and its KMS key unless scheduled for deletion."""
+    ec2, flt = clients["ec2"], [{"Name": "tag:Environment", "Values": [ENV]}]
+    found = {
+        "instances": [
+            i["InstanceId"]
+            for r in ec2.describe_instances(Filters=flt)["Reservations"]
+            for i in r["Instances"]
+            if i["State"]["Name"] != "terminated"
+        ],
+        "vpcs": [v["VpcId"] for v in ec2.describe_vpcs(Filters=flt)["Vpcs"]],
+        "subnets": [s["SubnetId"] for s in ec2.describe_subnets(Filters=flt)["Subnets"]],
+        "security_groups": [g["GroupId"] for g in ec2.describe_security_groups(Filters=flt)["SecurityGroups"]],
+        "route_tables": [t["RouteTableId"] for t in ec2.describe_route_tables(Filters=flt)["RouteTables"]],
+        "internet_gateways": [
+            g["InternetGatewayId"] for g in ec2.describe_internet_gateways(Filters=flt)["InternetGateways"]
+        ],
+        "nat_gateways": [
+            n["NatGatewayId"]
+            for n in ec2.describe_nat_gateways(Filters=flt)["NatGateways"]
+            if n["State"] not in ("deleted", "deleting")
+        ],
+        "addresses": [a["AllocationId"] for a in ec2.describe_addresses(Filters=flt)["Addresses"]],
+        "key_pairs": [k["KeyName"] for k in ec2.describe_key_pairs(Filters=flt)["KeyPairs"]],
+        "vpc_endpoints": [
+            e["VpcEndpointId"]
+            for e in ec2.describe_vpc_endpoints(Filters=flt)["VpcEndpoints"]
+            if e["State"] != "deleted"
+        ],
+        "iam_roles": [r["RoleName"] for r in clients["iam"].list_roles(PathPrefix=f"/research-env/{ENV}/")["Roles"]],
+        "instance_profiles": [
+            p["InstanceProfileName"]
+            for p in clients["iam"].list_instance_profiles(PathPrefix=f"/research-env/{ENV}/")["InstanceProfiles"]
+        ],
+        "buckets": [b["Name"] for b in clients["s3"].list_buckets()["Buckets"] if b["Name"].startswith(f"{ENV}-")],
+        "file_systems": [
+            f["FileSystemId"]
+            for f in clients["efs"].describe_file_systems()["FileSystems"]
+            if {"Key": "Environment", "Value": ENV} in f.get("Tags", [])
+        ],
+    }
+    kms = clients["kms"]
+    found["kms_keys"] = [
+        a["TargetKeyId"]
+        for a in kms.list_aliases()["Aliases"]
+        if a["AliasName"] == f"alias/research-env/{ENV}"
+        and kms.describe_key(KeyId=a["TargetKeyId"])["KeyMetadata"]["KeyState"] != "PendingDeletion"
+    ]
+    return {kind: ids for kind, ids in found.items() if ids}
+
+
+def test_make_lab_destroy_leaves_nothing_and_a_record(lab: Lab):
+    records = ROOT / "records"
+    before = set(records.glob(f"{ENV}-*.json")) if records.exists() else set()
+    clients = emulator_clients()
+    assert leftovers(clients), "the check finds nothing even before the teardown"
+    try:
+        make("lab-destroy", "03-make-lab-destroy.log", env={"LAB_KEEP_EMULATOR": "1"})
+        lab.destroyed = True
+        assert leftovers(clients) == {}
+    finally:
+        subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "python"), "scripts/emulator.py", "stop"],
+            cwd=ROOT,
+            env={**clean_env(), "EMULATOR_STATE_DIR": ".state/lab/emulator"},
+            check=False,
+        )
+    new = sorted(set(records.glob(f"{ENV}-*.json")) - before)
+    assert new, "no destruction record was written"
+    record = json.loads(new[-1].read_text())
+    assert record["environment"] == ENV
+    assert record["outcome"] == "complete", record["outcome"]
+    assert record["counts"], record
+    assert new[-1].with_suffix(".md").exists()
+    # No container, no network of the lab; nothing answers on its ports.
+    assert docker("ps", "-aq", "--filter", f"label=research-env.lab={ENV}").stdout.strip() == ""
+    assert docker("network", "ls", "-q", "--filter", f"label=research-env.lab={ENV}").stdout.strip() == ""
+    for port in (22022, 28080):
+        with socket.socket() as sock:
+            sock.settimeout(2)
+            assert sock.connect_ex(("127.0.0.1", port)) != 0, f"127.0.0.1:{port} still answers"
