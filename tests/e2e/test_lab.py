@@ -25,6 +25,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from awsstate import all_resources
 
 pytestmark = pytest.mark.e2e
 
@@ -314,67 +315,15 @@ def test_sync_runs_a_cycle_and_verifies_no_drift(second_run: str):
     assert not any("failed:" in c or "fatal:" in c for c in checks), checks
 
 
-def leftovers(clients: dict) -> dict[str, list]:
-    """What the emulator still holds of the lab: everything tagged Environment=lab, the IAM roles
-    under its path, its bucket, and its KMS key unless scheduled for deletion."""
-    ec2, flt = clients["ec2"], [{"Name": "tag:Environment", "Values": [ENV]}]
-    found = {
-        "instances": [
-            i["InstanceId"]
-            for r in ec2.describe_instances(Filters=flt)["Reservations"]
-            for i in r["Instances"]
-            if i["State"]["Name"] != "terminated"
-        ],
-        "vpcs": [v["VpcId"] for v in ec2.describe_vpcs(Filters=flt)["Vpcs"]],
-        "subnets": [s["SubnetId"] for s in ec2.describe_subnets(Filters=flt)["Subnets"]],
-        "security_groups": [g["GroupId"] for g in ec2.describe_security_groups(Filters=flt)["SecurityGroups"]],
-        "route_tables": [t["RouteTableId"] for t in ec2.describe_route_tables(Filters=flt)["RouteTables"]],
-        "internet_gateways": [
-            g["InternetGatewayId"] for g in ec2.describe_internet_gateways(Filters=flt)["InternetGateways"]
-        ],
-        "nat_gateways": [
-            n["NatGatewayId"]
-            for n in ec2.describe_nat_gateways(Filters=flt)["NatGateways"]
-            if n["State"] not in ("deleted", "deleting")
-        ],
-        "addresses": [a["AllocationId"] for a in ec2.describe_addresses(Filters=flt)["Addresses"]],
-        "key_pairs": [k["KeyName"] for k in ec2.describe_key_pairs(Filters=flt)["KeyPairs"]],
-        "vpc_endpoints": [
-            e["VpcEndpointId"]
-            for e in ec2.describe_vpc_endpoints(Filters=flt)["VpcEndpoints"]
-            if e["State"] != "deleted"
-        ],
-        "iam_roles": [r["RoleName"] for r in clients["iam"].list_roles(PathPrefix=f"/research-env/{ENV}/")["Roles"]],
-        "instance_profiles": [
-            p["InstanceProfileName"]
-            for p in clients["iam"].list_instance_profiles(PathPrefix=f"/research-env/{ENV}/")["InstanceProfiles"]
-        ],
-        "buckets": [b["Name"] for b in clients["s3"].list_buckets()["Buckets"] if b["Name"].startswith(f"{ENV}-")],
-        "file_systems": [
-            f["FileSystemId"]
-            for f in clients["efs"].describe_file_systems()["FileSystems"]
-            if {"Key": "Environment", "Value": ENV} in f.get("Tags", [])
-        ],
-    }
-    kms = clients["kms"]
-    found["kms_keys"] = [
-        a["TargetKeyId"]
-        for a in kms.list_aliases()["Aliases"]
-        if a["AliasName"] == f"alias/research-env/{ENV}"
-        and kms.describe_key(KeyId=a["TargetKeyId"])["KeyMetadata"]["KeyState"] != "PendingDeletion"
-    ]
-    return {kind: ids for kind, ids in found.items() if ids}
-
-
 def test_make_lab_destroy_leaves_nothing_and_a_record(lab: Lab):
     records = ROOT / "records"
     before = set(records.glob(f"{ENV}-*.json")) if records.exists() else set()
     clients = emulator_clients()
-    assert leftovers(clients), "the check finds nothing even before the teardown"
+    assert all_resources(clients, ENV), "the check finds nothing even before the teardown"
     try:
         make("lab-destroy", "03-make-lab-destroy.log", env={"LAB_KEEP_EMULATOR": "1"})
         lab.destroyed = True
-        assert leftovers(clients) == {}
+        assert all_resources(clients, ENV) == {}
     finally:
         subprocess.run(
             [str(ROOT / ".venv" / "bin" / "python"), "scripts/emulator.py", "stop"],
