@@ -328,7 +328,9 @@ class TestLifecycle:
         assert ("in", "tcp", 8888, 8888, ANY) not in sg_rules(ec2, groups["research"]["GroupId"], tier_of)
 
     def test_end_of_site_releases_the_nat_gateway(self, built, ec2, emulator_env, ssh_key):
-        run = run_playbook("site.yml", extra_vars=env_vars(ssh_key), env=emulator_env)
+        # The emulator starts no machines, so the configure plays are left out with --limit
+        # localhost (the AWS side of site.yml, start to end); the e2e test runs them in the lab.
+        run = run_playbook("site.yml", "--limit", "localhost", extra_vars=env_vars(ssh_key), env=emulator_env)
         assert run.rc == 0, run.explain()
         vpc_id = vpc_of(ec2, "researchenv")["VpcId"]
         found = network_resources(ec2, "researchenv")
