@@ -14,8 +14,38 @@ Conditions and so applies a conditional statement to every request: the notebook
 "deny unless aws:SecureTransport" would refuse all access. Here statements with a Condition are
 left out of moto's check (the policy is still stored and read back as written); the emulator
 speaks plain HTTP on this machine, so TLS-only is not enforced by it. Its ListInstanceProfiles
-ignores PathPrefix, so every environment's profiles would look like this one's. Nothing else is
-altered.
+ignores PathPrefix, so every environment's profiles would look like this one's.
+
+Deletes AWS refuses with DependencyViolation (HTTP 400) while something still depends on the
+resource; moto 5.2.5 lets them succeed, so a teardown in the wrong order would pass here and fail
+on AWS. Each is restored with AWS's own message:
+- DeleteVpc while the VPC has subnets, security groups other than its default one, route tables
+  other than its main one, an attached internet gateway or virtual private gateway, an egress-only
+  internet gateway, NAT gateways or VPC endpoints not deleted, or network interfaces: "The vpc
+  'vpc-0123' has dependencies and cannot be deleted." (moto checked subnets, attached virtual
+  private gateways and extra route tables only, the last two with another wording). As on AWS the
+  default security group, main route table and default network ACL go with the VPC (moto left
+  the ACL behind); peering connections do not block (AWS deletes them with the VPC, except a
+  cross-account request that awaits acceptance, which one account cannot hold here).
+- DeleteSubnet while a network interface (an instance's, a NAT gateway's, an EFS mount target's,
+  an interface endpoint's, a hand-made one) or a NAT gateway not deleted is in the subnet: "The
+  subnet 'subnet-0123' has dependencies and cannot be deleted."
+- DeleteSecurityGroup while a network interface or an interface endpoint uses the group, or a rule
+  of another group (ingress or egress) refers to it: "resource sg-0123 has a dependent object". A
+  group's rules that refer to itself do not hold it.
+- DetachInternetGateway while the VPC has mapped public addresses (an Elastic IP associated with a
+  network interface in it, or an auto-assigned public IP): "Network vpc-0123 has some mapped public
+  address(es). Please unmap those public address(es) before detaching the gateway."
+With those checks, what moto leaves behind where AWS cleans up would make the emulator stricter
+than AWS, so that is restored too: a primary network interface created by RunInstances is deleted
+on termination unless DeleteOnTermination=false was asked (moto kept it unless true was asked); an
+Elastic IP on an interface deleted with its instance is disassociated, as it is on AWS; terminating
+an already terminated instance succeeds again (moto failed on the interface it had deleted);
+DeleteNatGateway disassociates the gateway's Elastic IP and deletes its network interface (moto
+kept both, so the subnet, the Elastic IP and the internet gateway stayed held).
+CreateSnapshot of an encrypted volume answers and describes the snapshot with the volume's
+KmsKeyId, as AWS does (moto left it out; CopySnapshot already keeps the KmsKeyId it is given).
+Nothing else is altered.
 
 The images moto offers are replaced by emulator-amis.json: stand-ins for the Canonical Ubuntu and
 Amazon Linux images AWS lists (moto ships only old ones), so the AMI lookup runs as on AWS.
@@ -23,10 +53,13 @@ Amazon Linux images AWS lists (moto ships only old ones), so the AMI lookup runs
 
 from __future__ import annotations
 
+import copy
+import itertools
 import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 # Read by moto when it is imported: set it first.
 os.environ.setdefault("MOTO_AMIS_PATH", str(Path(__file__).with_name("emulator-amis.json")))
@@ -34,6 +67,9 @@ os.environ.setdefault("MOTO_AMIS_PATH", str(Path(__file__).with_name("emulator-a
 
 from moto.core.responses import ActionResult
 from moto.ec2 import utils as ec2_utils
+from moto.ec2.exceptions import DependencyViolationError
+from moto.ec2.models import EC2Backend
+from moto.ec2.models.instances import Instance
 from moto.ec2.models.nat_gateways import NatGatewayBackend
 from moto.ec2.responses.security_groups import SecurityGroups
 from moto.efs import urls as efs_urls
@@ -138,6 +174,182 @@ IamResponse.list_instance_profiles = _list_instance_profiles_by_path
 EFSResponse.describe_tags = _efs_describe_tags
 EFSResponse.create_tags = _efs_create_tags
 EFSResponse.delete_tags = _efs_delete_tags
+
+
+# --- Deletes AWS refuses while something depends on the resource (DependencyViolation) --------------
+# Patched on EC2Backend itself, over whatever mixin moto resolves, so moto's internal calls (its
+# DeleteVpc deleting the default group) pass through the same checks.
+
+
+def _in_vpc(eni: Any, vpc_id: str) -> bool:
+    return eni.subnet is not None and eni.subnet.vpc_id == vpc_id
+
+
+def _vpc_dependencies(backend: EC2Backend, vpc_id: str) -> list[str]:
+    """What AWS would name as holding the VPC: what DeleteVpc does not delete by itself."""
+    vgws = [
+        vgw.id
+        for vgw in backend.vpn_gateways.values()
+        if vpc_id in vgw.attachments and vgw.attachments[vpc_id].state == "attached"
+    ]
+    return [
+        *(subnet.id for subnet in backend.describe_subnets(filters={"vpc-id": vpc_id})),
+        *(group.id for group in backend.groups.get(vpc_id, {}).values() if not group.is_default),
+        *(rt.id for rt in backend.describe_route_tables(filters={"vpc-id": vpc_id}) if rt.main_association_id is None),
+        *(igw.id for igw in backend.internet_gateways.values() if igw.vpc is not None and igw.vpc.id == vpc_id),
+        *(eigw.id for eigw in backend.egress_only_internet_gateways.values() if eigw.vpc_id == vpc_id),
+        *vgws,
+        *(nat.id for nat in backend.nat_gateways.values() if nat.vpc_id == vpc_id and nat.state != "deleted"),
+        *(ep.id for ep in backend.vpc_end_points.values() if ep.vpc_id == vpc_id and ep.state != "deleted"),
+        *(eni.id for eni in backend.enis.values() if _in_vpc(eni, vpc_id)),
+    ]
+
+
+_delete_vpc = EC2Backend.delete_vpc
+
+
+def _delete_vpc_unless_held(self: EC2Backend, vpc_id: str) -> Any:
+    self.get_vpc(vpc_id)  # an unknown VPC is InvalidVpcID.NotFound, as on AWS, not a dependency
+    if _vpc_dependencies(self, vpc_id):
+        raise DependencyViolationError(f"The vpc '{vpc_id}' has dependencies and cannot be deleted.")
+    vpc = _delete_vpc(self, vpc_id)
+    # moto deletes the default group and the main route table but leaves the default network ACL.
+    for acl_id in [acl.id for acl in self.network_acls.values() if acl.vpc_id == vpc_id and acl.default]:
+        del self.network_acls[acl_id]
+    return vpc
+
+
+EC2Backend.delete_vpc = _delete_vpc_unless_held
+
+_delete_subnet = EC2Backend.delete_subnet
+
+
+def _delete_subnet_unless_held(self: EC2Backend, subnet_id: str) -> Any:
+    self.get_subnet(subnet_id)
+    held = any(eni.subnet is not None and eni.subnet.id == subnet_id for eni in self.enis.values()) or any(
+        nat.subnet_id == subnet_id and nat.state != "deleted" for nat in self.nat_gateways.values()
+    )
+    if held:
+        raise DependencyViolationError(f"The subnet '{subnet_id}' has dependencies and cannot be deleted.")
+    return _delete_subnet(self, subnet_id)
+
+
+EC2Backend.delete_subnet = _delete_subnet_unless_held
+
+
+def _group_is_used(backend: EC2Backend, group_id: str) -> bool:
+    """A network interface uses the group, or a rule of another group refers to it.
+
+    moto gives an interface endpoint's network interfaces the VPC's default group instead of the
+    endpoint's groups, so the endpoints are asked directly."""
+    if any(group_id in {getattr(g, "id", None) for g in eni.group_set} for eni in backend.enis.values()):
+        return True
+    if any(
+        ep.state != "deleted" and group_id in (ep.security_group_ids or []) for ep in backend.vpc_end_points.values()
+    ):
+        return True
+    groups = itertools.chain.from_iterable(by_id.values() for by_id in backend.groups.values())
+    return any(
+        rule.source_group.get("GroupId") == group_id
+        for other in groups
+        if other.id != group_id
+        for rule in (*other.ingress_rules, *other.egress_rules)
+    )
+
+
+_delete_security_group = EC2Backend.delete_security_group
+
+
+def _delete_security_group_unless_used(self: EC2Backend, name: str | None = None, group_id: str | None = None) -> Any:
+    group = self.get_security_group_from_id(group_id) if group_id else None
+    if group is None and not group_id and name:
+        group = self.get_security_group_by_name_or_id(name)
+    if group is not None and _group_is_used(self, group.id):
+        raise DependencyViolationError(f"resource {group.id} has a dependent object")
+    return _delete_security_group(self, name=name, group_id=group_id)
+
+
+EC2Backend.delete_security_group = _delete_security_group_unless_used
+
+_detach_internet_gateway = EC2Backend.detach_internet_gateway
+
+
+def _detach_internet_gateway_unless_mapped(self: EC2Backend, internet_gateway_id: str, vpc_id: str) -> Any:
+    igw = self.get_internet_gateway(internet_gateway_id)
+    attached_here = igw.vpc is not None and igw.vpc.id == vpc_id
+    # An Elastic IP's association and an auto-assigned public IP both show as the interface's public_ip.
+    if attached_here and any(eni.public_ip for eni in self.enis.values() if _in_vpc(eni, vpc_id)):
+        raise DependencyViolationError(
+            f"Network {vpc_id} has some mapped public address(es). "
+            "Please unmap those public address(es) before detaching the gateway."
+        )
+    return _detach_internet_gateway(self, internet_gateway_id, vpc_id)
+
+
+EC2Backend.detach_internet_gateway = _detach_internet_gateway_unless_mapped
+
+
+# --- What AWS cleans up and moto leaves behind (it would hold subnets, groups and gateways) ---------
+
+_prep_nics = Instance.prep_nics
+
+
+def _prep_nics_primary_deleted_on_termination(
+    self: Instance, nic_spec: list[dict[str, Any]], *args: Any, **kwargs: Any
+) -> None:
+    """The primary interface RunInstances creates is deleted on termination unless asked otherwise."""
+    primary = next((nic for nic in nic_spec if int(nic.get("DeviceIndex", -1)) == 0), {})
+    asked = "DeleteOnTermination" in primary or "NetworkInterfaceId" in primary
+    _prep_nics(self, nic_spec, *args, **kwargs)
+    if not asked and 0 in self.nics:
+        self.nics[0].delete_on_termination = True
+
+
+Instance.prep_nics = _prep_nics_primary_deleted_on_termination
+
+_terminate = Instance.terminate
+
+
+def _terminate_and_release_interfaces(self: Instance) -> Any:
+    if self._state.name == "terminated":  # AWS answers again; moto would delete the interfaces twice
+        return copy.copy(self._state)
+    doomed = {nic.id for nic in self.nics.values() if nic.delete_on_termination}
+    previous = _terminate(self)
+    for address in self.ec2_backend.addresses:
+        if address.eni is not None and address.eni.id in doomed:
+            self.ec2_backend.disassociate_address(address=address.public_ip)
+    return previous
+
+
+Instance.terminate = _terminate_and_release_interfaces
+
+_delete_nat_gateway = EC2Backend.delete_nat_gateway
+
+
+def _delete_nat_gateway_and_interface(self: EC2Backend, nat_gateway_id: str) -> Any:
+    nat = _delete_nat_gateway(self, nat_gateway_id)
+    eni = nat._eni
+    if eni.id in self.enis:
+        for address in self.addresses:
+            if address.eni is eni:
+                self.disassociate_address(address=address.public_ip)
+        eni.delete()
+    return nat
+
+
+EC2Backend.delete_nat_gateway = _delete_nat_gateway_and_interface
+
+_create_snapshot = EC2Backend.create_snapshot
+
+
+def _create_snapshot_with_volume_key(self: EC2Backend, volume_id: str, *args: Any, **kwargs: Any) -> Any:
+    snapshot = _create_snapshot(self, volume_id, *args, **kwargs)
+    if snapshot.encrypted and snapshot.kms_key_id is None:
+        snapshot.kms_key_id = snapshot.volume.kms_key_id
+    return snapshot
+
+
+EC2Backend.create_snapshot = _create_snapshot_with_volume_key
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,664 @@
+"""scripts/moto_server.py: the emulator refuses the deletes AWS refuses (DependencyViolation), with
+AWS's messages, and cleans up what AWS cleans up, so it is neither more lenient nor stricter than AWS.
+
+The patches are imported the way the server gets them (`import moto_server` patches moto in place),
+then used in-process through moto's mock; one test starts the real server process the playbooks use
+and checks a refusal over HTTP. Each case builds the dependency, sees the delete refused, removes the
+dependency, and sees the same delete succeed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import boto3
+import moto_server  # noqa: F401 - patches moto in place, as the server does
+import pytest
+from botocore.exceptions import ClientError
+from emulator import DUMMY_ENV, Emulator
+from moto import mock_aws
+
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def aws_env(monkeypatch):
+    """Dummy credentials only, and nothing that could send the SDK elsewhere than the emulator."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_URL", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in DUMMY_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def aws(aws_env) -> Iterator[dict]:
+    with mock_aws():
+        yield {name: boto3.client(name, region_name=REGION) for name in ("ec2", "efs", "kms")}
+
+
+@pytest.fixture
+def ec2(aws):
+    return aws["ec2"]
+
+
+@pytest.fixture
+def net(ec2) -> dict[str, str]:
+    """A VPC with one subnet and one security group, as the tests' starting point."""
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone=f"{REGION}a")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="research", Description="research", VpcId=vpc)["GroupId"]
+    return {"vpc": vpc, "subnet": subnet, "group": group}
+
+
+def refused(call: Callable[[], object], message: str) -> None:
+    """The call fails as AWS fails it: HTTP 400, DependencyViolation, AWS's message."""
+    with pytest.raises(ClientError) as caught:
+        call()
+    error = caught.value.response
+    assert error["Error"]["Code"] == "DependencyViolation", error
+    assert error["Error"]["Message"] == message
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def vpc_message(vpc: str) -> str:
+    return f"The vpc '{vpc}' has dependencies and cannot be deleted."
+
+
+def subnet_message(subnet: str) -> str:
+    return f"The subnet '{subnet}' has dependencies and cannot be deleted."
+
+
+def group_message(group: str) -> str:
+    return f"resource {group} has a dependent object"
+
+
+def mapped_message(vpc: str) -> str:
+    return (
+        f"Network {vpc} has some mapped public address(es). "
+        "Please unmap those public address(es) before detaching the gateway."
+    )
+
+
+def image(ec2) -> str:
+    return ec2.describe_images()["Images"][0]["ImageId"]
+
+
+def launch(ec2, subnet: str, groups: list[str], **extra) -> str:
+    """An instance launched the way a plain RunInstances launches it (no NetworkInterfaces spec)."""
+    run = ec2.run_instances(
+        ImageId=image(ec2), MinCount=1, MaxCount=1, SubnetId=subnet, SecurityGroupIds=groups, **extra
+    )
+    return run["Instances"][0]["InstanceId"]
+
+
+def enis_in(ec2, subnet: str) -> list[str]:
+    found = ec2.describe_network_interfaces(Filters=[{"Name": "subnet-id", "Values": [subnet]}])
+    return [eni["NetworkInterfaceId"] for eni in found["NetworkInterfaces"]]
+
+
+def nat_gateway(ec2, subnet: str) -> tuple[str, str]:
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    nat = ec2.create_nat_gateway(SubnetId=subnet, AllocationId=allocation)["NatGateway"]["NatGatewayId"]
+    return nat, allocation
+
+
+def interface_endpoint(ec2, net: dict[str, str]) -> str:
+    return ec2.create_vpc_endpoint(
+        VpcId=net["vpc"],
+        ServiceName=f"com.amazonaws.{REGION}.ssm",
+        VpcEndpointType="Interface",
+        SubnetIds=[net["subnet"]],
+        SecurityGroupIds=[net["group"]],
+    )["VpcEndpoint"]["VpcEndpointId"]
+
+
+def mount_target(aws, net: dict[str, str]) -> tuple[str, str]:
+    fs = aws["efs"].create_file_system(CreationToken="fidelity", Encrypted=True)["FileSystemId"]
+    target = aws["efs"].create_mount_target(FileSystemId=fs, SubnetId=net["subnet"], SecurityGroups=[net["group"]])
+    return fs, target["MountTargetId"]
+
+
+# ------------------------------------------------------------------------------------------- DeleteVpc
+
+
+def _vpc_subnet(ec2, net):
+    return lambda: ec2.delete_subnet(SubnetId=net["subnet"])
+
+
+def _vpc_security_group(ec2, net):
+    return lambda: ec2.delete_security_group(GroupId=net["group"])
+
+
+def _vpc_route_table(ec2, net):
+    table = ec2.create_route_table(VpcId=net["vpc"])["RouteTable"]["RouteTableId"]
+    return lambda: ec2.delete_route_table(RouteTableId=table)
+
+
+def _vpc_internet_gateway(ec2, net):
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=net["vpc"])
+    return lambda: ec2.detach_internet_gateway(InternetGatewayId=igw, VpcId=net["vpc"])
+
+
+def _vpc_egress_only_internet_gateway(ec2, net):
+    eigw = ec2.create_egress_only_internet_gateway(VpcId=net["vpc"])["EgressOnlyInternetGateway"]
+    return lambda: ec2.delete_egress_only_internet_gateway(
+        EgressOnlyInternetGatewayId=eigw["EgressOnlyInternetGatewayId"]
+    )
+
+
+def _vpc_virtual_private_gateway(ec2, net):
+    vgw = ec2.create_vpn_gateway(Type="ipsec.1")["VpnGateway"]["VpnGatewayId"]
+    ec2.attach_vpn_gateway(VpnGatewayId=vgw, VpcId=net["vpc"])
+    return lambda: ec2.detach_vpn_gateway(VpnGatewayId=vgw, VpcId=net["vpc"])
+
+
+def _vpc_gateway_endpoint(ec2, net):
+    table = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [net["vpc"]]}])["RouteTables"][0]
+    endpoint = ec2.create_vpc_endpoint(
+        VpcId=net["vpc"],
+        ServiceName=f"com.amazonaws.{REGION}.s3",
+        VpcEndpointType="Gateway",
+        RouteTableIds=[table["RouteTableId"]],
+    )["VpcEndpoint"]["VpcEndpointId"]
+    return lambda: ec2.delete_vpc_endpoints(VpcEndpointIds=[endpoint])
+
+
+VPC_DEPENDENCIES = {
+    "subnet": _vpc_subnet,
+    "security group": _vpc_security_group,
+    "route table": _vpc_route_table,
+    "attached internet gateway": _vpc_internet_gateway,
+    "egress-only internet gateway": _vpc_egress_only_internet_gateway,
+    "attached virtual private gateway": _vpc_virtual_private_gateway,
+    "gateway endpoint": _vpc_gateway_endpoint,
+}
+
+
+@pytest.mark.parametrize("build", VPC_DEPENDENCIES.values(), ids=VPC_DEPENDENCIES.keys())
+def test_delete_vpc_refused_while_it_has_dependencies(ec2, net, build):
+    """AWS DeleteVpc: DependencyViolation "The vpc 'vpc-…' has dependencies and cannot be deleted."
+    while a subnet, a non-default security group, a non-main route table, an attached internet or
+    virtual private gateway, an egress-only internet gateway or a VPC endpoint remains. moto checked
+    only subnets, attached virtual private gateways and extra route tables (in another wording)."""
+    remove = build(ec2, net)
+    # Every dependency but the one under test goes first: the subnet and the group stand in the way too.
+    if build is not _vpc_subnet:
+        ec2.delete_subnet(SubnetId=net["subnet"])
+    if build is not _vpc_security_group:
+        ec2.delete_security_group(GroupId=net["group"])
+    refused(lambda: ec2.delete_vpc(VpcId=net["vpc"]), vpc_message(net["vpc"]))
+    remove()
+    ec2.delete_vpc(VpcId=net["vpc"])
+    assert net["vpc"] not in [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]]
+
+
+def test_delete_vpc_takes_its_default_group_and_main_route_table(ec2):
+    """AWS DeleteVpc deletes the VPC's default security group, default network ACL and main route
+    table itself: they never hold it (moto left the default network ACL behind)."""
+    vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+    by_vpc = [{"Name": "vpc-id", "Values": [vpc]}]
+    assert ec2.describe_security_groups(Filters=by_vpc)["SecurityGroups"]
+    assert ec2.describe_route_tables(Filters=by_vpc)["RouteTables"]
+    assert ec2.describe_network_acls(Filters=by_vpc)["NetworkAcls"]
+    ec2.delete_vpc(VpcId=vpc)
+    assert ec2.describe_security_groups(Filters=by_vpc)["SecurityGroups"] == []
+    assert ec2.describe_route_tables(Filters=by_vpc)["RouteTables"] == []
+    assert ec2.describe_network_acls(Filters=by_vpc)["NetworkAcls"] == []
+
+
+def test_delete_unknown_vpc_is_not_found(ec2):
+    """An unknown VPC stays InvalidVpcID.NotFound, not a dependency."""
+    with pytest.raises(ClientError) as caught:
+        ec2.delete_vpc(VpcId="vpc-0123456789abcdef0")
+    assert caught.value.response["Error"]["Code"] == "InvalidVpcID.NotFound"
+
+
+# ---------------------------------------------------------------------------------------- DeleteSubnet
+
+
+def _subnet_instance(aws, net):
+    instance = launch(aws["ec2"], net["subnet"], [net["group"]])
+    return lambda: aws["ec2"].terminate_instances(InstanceIds=[instance])
+
+
+def _subnet_nat_gateway(aws, net):
+    nat, _ = nat_gateway(aws["ec2"], net["subnet"])
+    return lambda: aws["ec2"].delete_nat_gateway(NatGatewayId=nat)
+
+
+def _subnet_mount_target(aws, net):
+    _, target = mount_target(aws, net)
+    return lambda: aws["efs"].delete_mount_target(MountTargetId=target)
+
+
+def _subnet_interface_endpoint(aws, net):
+    endpoint = interface_endpoint(aws["ec2"], net)
+    return lambda: aws["ec2"].delete_vpc_endpoints(VpcEndpointIds=[endpoint])
+
+
+def _subnet_network_interface(aws, net):
+    eni = aws["ec2"].create_network_interface(SubnetId=net["subnet"], Groups=[net["group"]])
+    return lambda: aws["ec2"].delete_network_interface(NetworkInterfaceId=eni["NetworkInterface"]["NetworkInterfaceId"])
+
+
+SUBNET_DEPENDENCIES = {
+    "instance": _subnet_instance,
+    "NAT gateway": _subnet_nat_gateway,
+    "EFS mount target": _subnet_mount_target,
+    "interface endpoint": _subnet_interface_endpoint,
+    "network interface": _subnet_network_interface,
+}
+
+
+@pytest.mark.parametrize("build", SUBNET_DEPENDENCIES.values(), ids=SUBNET_DEPENDENCIES.keys())
+def test_delete_subnet_refused_while_a_network_interface_is_in_it(aws, net, build):
+    """AWS DeleteSubnet: DependencyViolation "The subnet 'subnet-…' has dependencies and cannot be
+    deleted." while a network interface is in it: an instance's, a NAT gateway's, an EFS mount
+    target's, an interface endpoint's or a hand-made one. moto deleted the subnet under them."""
+    ec2 = aws["ec2"]
+    remove = build(aws, net)
+    assert enis_in(ec2, net["subnet"])
+    refused(lambda: ec2.delete_subnet(SubnetId=net["subnet"]), subnet_message(net["subnet"]))
+    remove()
+    assert enis_in(ec2, net["subnet"]) == []
+    ec2.delete_subnet(SubnetId=net["subnet"])
+
+
+def test_delete_subnet_refused_while_a_nat_gateway_is_in_it_even_without_its_interface(ec2, net):
+    """AWS DeleteSubnet refuses while a NAT gateway not deleted sits in the subnet; the check does not
+    rely on moto keeping the gateway's network interface."""
+    nat, _ = nat_gateway(ec2, net["subnet"])
+    (eni,) = enis_in(ec2, net["subnet"])
+    ec2.delete_network_interface(NetworkInterfaceId=eni)  # AWS would refuse this; moto lets it go
+    refused(lambda: ec2.delete_subnet(SubnetId=net["subnet"]), subnet_message(net["subnet"]))
+    ec2.delete_nat_gateway(NatGatewayId=nat)
+    ec2.delete_subnet(SubnetId=net["subnet"])
+
+
+def test_delete_unknown_subnet_is_not_found(ec2):
+    with pytest.raises(ClientError) as caught:
+        ec2.delete_subnet(SubnetId="subnet-0123456789abcdef0")
+    assert caught.value.response["Error"]["Code"] == "InvalidSubnetID.NotFound"
+
+
+# ------------------------------------------------------------------------------- DeleteSecurityGroup
+
+
+def _group_instance(aws, net):
+    instance = launch(aws["ec2"], net["subnet"], [net["group"]])
+    return lambda: aws["ec2"].terminate_instances(InstanceIds=[instance])
+
+
+def _group_network_interface(aws, net):
+    return _subnet_network_interface(aws, net)
+
+
+def _group_mount_target(aws, net):
+    return _subnet_mount_target(aws, net)
+
+
+def _group_interface_endpoint(aws, net):
+    return _subnet_interface_endpoint(aws, net)
+
+
+def _rule_from(ec2, net, direction: str):
+    other = ec2.create_security_group(GroupName="efs", Description="efs", VpcId=net["vpc"])["GroupId"]
+    permission = {
+        "IpProtocol": "tcp",
+        "FromPort": 2049,
+        "ToPort": 2049,
+        "UserIdGroupPairs": [{"GroupId": net["group"]}],
+    }
+    authorize = getattr(ec2, f"authorize_security_group_{direction}")
+    revoke = getattr(ec2, f"revoke_security_group_{direction}")
+    authorize(GroupId=other, IpPermissions=[permission])
+    return lambda: revoke(GroupId=other, IpPermissions=[permission])
+
+
+def _group_ingress_rule(aws, net):
+    return _rule_from(aws["ec2"], net, "ingress")
+
+
+def _group_egress_rule(aws, net):
+    return _rule_from(aws["ec2"], net, "egress")
+
+
+GROUP_DEPENDENCIES = {
+    "instance": _group_instance,
+    "network interface": _group_network_interface,
+    "EFS mount target": _group_mount_target,
+    "interface endpoint": _group_interface_endpoint,
+    "ingress rule of another group": _group_ingress_rule,
+    "egress rule of another group": _group_egress_rule,
+}
+
+
+@pytest.mark.parametrize("build", GROUP_DEPENDENCIES.values(), ids=GROUP_DEPENDENCIES.keys())
+def test_delete_security_group_refused_while_used_or_referenced(aws, net, build):
+    """AWS DeleteSecurityGroup: DependencyViolation "resource sg-… has a dependent object" while a
+    network interface uses the group (an instance's, a mount target's, an interface endpoint's, a
+    hand-made one) or a rule of another group, ingress or egress, refers to it. moto deleted it."""
+    ec2 = aws["ec2"]
+    remove = build(aws, net)
+    refused(lambda: ec2.delete_security_group(GroupId=net["group"]), group_message(net["group"]))
+    remove()
+    ec2.delete_security_group(GroupId=net["group"])
+    assert net["group"] not in [g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]]
+
+
+def test_a_self_referencing_group_can_be_deleted(ec2, net):
+    """A group whose own rule refers to itself is not held by it (AWS deletes it)."""
+    self_rule = {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": net["group"]}]}
+    ec2.authorize_security_group_ingress(GroupId=net["group"], IpPermissions=[self_rule])
+    ec2.delete_security_group(GroupId=net["group"])
+
+
+def test_a_group_referenced_only_by_its_own_rules_can_be_deleted_and_frees_what_it_referenced(ec2, net):
+    """Its own ingress and egress rules, to itself and to another group, do not hold it; once it is
+    gone, the group it referred to is free too. The other way round AWS refuses."""
+    dmz = ec2.create_security_group(GroupName="dmz", Description="dmz", VpcId=net["vpc"])["GroupId"]
+    for target in (net["group"], dmz):
+        pair = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "UserIdGroupPairs": [{"GroupId": target}]}
+        ec2.authorize_security_group_ingress(GroupId=net["group"], IpPermissions=[pair])
+        ec2.authorize_security_group_egress(GroupId=net["group"], IpPermissions=[pair])
+    refused(lambda: ec2.delete_security_group(GroupId=dmz), group_message(dmz))
+    ec2.delete_security_group(GroupId=net["group"])
+    ec2.delete_security_group(GroupId=dmz)
+
+
+def test_groups_that_refer_to_each_other_go_once_one_rule_is_revoked(ec2, net):
+    """Two groups referring to each other hold each other on AWS: neither goes first until a rule is
+    revoked (the research and EFS groups are such a pair)."""
+    efs = ec2.create_security_group(GroupName="efs", Description="efs", VpcId=net["vpc"])["GroupId"]
+    nfs_from_research = {
+        "IpProtocol": "tcp",
+        "FromPort": 2049,
+        "ToPort": 2049,
+        "UserIdGroupPairs": [{"GroupId": net["group"]}],
+    }
+    nfs_to_efs = {"IpProtocol": "tcp", "FromPort": 2049, "ToPort": 2049, "UserIdGroupPairs": [{"GroupId": efs}]}
+    ec2.authorize_security_group_ingress(GroupId=efs, IpPermissions=[nfs_from_research])
+    ec2.authorize_security_group_egress(GroupId=net["group"], IpPermissions=[nfs_to_efs])
+    refused(lambda: ec2.delete_security_group(GroupId=efs), group_message(efs))
+    refused(lambda: ec2.delete_security_group(GroupId=net["group"]), group_message(net["group"]))
+    ec2.revoke_security_group_egress(GroupId=net["group"], IpPermissions=[nfs_to_efs])
+    ec2.delete_security_group(GroupId=efs)
+    ec2.delete_security_group(GroupId=net["group"])
+
+
+def test_delete_security_group_by_name_is_checked_too(ec2):
+    """DeleteSecurityGroup by GroupName (default VPC) goes through the same check."""
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    group = ec2.create_security_group(GroupName="by-name", Description="by name", VpcId=vpc)["GroupId"]
+    subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][0]["SubnetId"]
+    eni = ec2.create_network_interface(SubnetId=subnet, Groups=[group])["NetworkInterface"]["NetworkInterfaceId"]
+    refused(lambda: ec2.delete_security_group(GroupName="by-name"), group_message(group))
+    ec2.delete_network_interface(NetworkInterfaceId=eni)
+    ec2.delete_security_group(GroupName="by-name")
+
+
+# ----------------------------------------------------------------------------- DetachInternetGateway
+
+
+@pytest.fixture
+def igw(ec2, net) -> str:
+    gateway = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=net["vpc"])
+    return gateway
+
+
+def test_detach_internet_gateway_refused_while_an_elastic_ip_is_associated(ec2, net, igw):
+    """AWS DetachInternetGateway: DependencyViolation "Network vpc-… has some mapped public
+    address(es). Please unmap those public address(es) before detaching the gateway." while an
+    Elastic IP is associated with an instance in the VPC. moto detached the gateway."""
+    instance = launch(ec2, net["subnet"], [net["group"]])
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    association = ec2.associate_address(AllocationId=allocation, InstanceId=instance)["AssociationId"]
+    refused(lambda: ec2.detach_internet_gateway(InternetGatewayId=igw, VpcId=net["vpc"]), mapped_message(net["vpc"]))
+    ec2.disassociate_address(AssociationId=association)
+    ec2.detach_internet_gateway(InternetGatewayId=igw, VpcId=net["vpc"])
+
+
+def test_detach_internet_gateway_refused_while_an_interface_has_an_elastic_ip(ec2, net, igw):
+    """The same for an Elastic IP on a hand-made network interface."""
+    eni = ec2.create_network_interface(SubnetId=net["subnet"])["NetworkInterface"]["NetworkInterfaceId"]
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    ec2.associate_address(AllocationId=allocation, NetworkInterfaceId=eni)
+    refused(lambda: ec2.detach_internet_gateway(InternetGatewayId=igw, VpcId=net["vpc"]), mapped_message(net["vpc"]))
+    ec2.release_address(AllocationId=allocation)
+    ec2.detach_internet_gateway(InternetGatewayId=igw, VpcId=net["vpc"])
+
+
+def test_detach_internet_gateway_refused_while_an_instance_has_an_auto_assigned_public_ip(ec2, net, igw):
+    """The same for an instance's auto-assigned public IP; terminating the instance unmaps it."""
+    spec = {"DeviceIndex": 0, "SubnetId": net["subnet"], "AssociatePublicIpAddress": True}
+    run = ec2.run_instances(ImageId=image(ec2), MinCount=1, MaxCount=1, NetworkInterfaces=[spec])
+    instance = run["Instances"][0]
+    assert instance.get("PublicIpAddress")
+    refused(lambda: ec2.detach_internet_gateway(InternetGatewayId=igw, VpcId=net["vpc"]), mapped_message(net["vpc"]))
+    ec2.terminate_instances(InstanceIds=[instance["InstanceId"]])
+    ec2.detach_internet_gateway(InternetGatewayId=igw, VpcId=net["vpc"])
+
+
+def test_detach_internet_gateway_refused_while_a_nat_gateway_holds_its_elastic_ip(ec2, net, igw):
+    """A public NAT gateway's Elastic IP is a mapped address too; deleting the gateway unmaps it (the
+    address stays allocated, as on AWS)."""
+    nat, allocation = nat_gateway(ec2, net["subnet"])
+    refused(lambda: ec2.detach_internet_gateway(InternetGatewayId=igw, VpcId=net["vpc"]), mapped_message(net["vpc"]))
+    ec2.delete_nat_gateway(NatGatewayId=nat)
+    ec2.detach_internet_gateway(InternetGatewayId=igw, VpcId=net["vpc"])
+    (address,) = ec2.describe_addresses(AllocationIds=[allocation])["Addresses"]
+    assert "AssociationId" not in address and not address.get("NetworkInterfaceId")
+
+
+def test_detach_internet_gateway_with_private_hosts_only(ec2, net, igw):
+    """Private addresses are not mapped public addresses: the gateway detaches."""
+    launch(ec2, net["subnet"], [net["group"]])
+    ec2.detach_internet_gateway(InternetGatewayId=igw, VpcId=net["vpc"])
+
+
+# ------------------------------------------------------------- what AWS cleans up (never stricter)
+
+
+def test_an_instance_terminated_frees_its_subnet_and_group(ec2, net):
+    """AWS deletes the primary network interface RunInstances created when the instance terminates
+    (DeleteOnTermination=true), so a terminated instance, still listed, holds neither its subnet nor
+    its group; its Elastic IP is disassociated. moto kept the interface (DeleteOnTermination=false)
+    and the association, and failed a second TerminateInstances."""
+    instance = launch(ec2, net["subnet"], [net["group"]])
+    described = ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]
+    assert described["NetworkInterfaces"][0]["Attachment"]["DeleteOnTermination"] is True
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    ec2.associate_address(AllocationId=allocation, InstanceId=instance)
+
+    ec2.terminate_instances(InstanceIds=[instance])
+    ec2.terminate_instances(InstanceIds=[instance])  # AWS answers again
+    state = ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]["State"]["Name"]
+    assert state == "terminated"
+    assert enis_in(ec2, net["subnet"]) == []
+    (address,) = ec2.describe_addresses(AllocationIds=[allocation])["Addresses"]
+    assert "AssociationId" not in address and not address.get("InstanceId")
+    ec2.release_address(AllocationId=allocation)
+    ec2.delete_security_group(GroupId=net["group"])
+    ec2.delete_subnet(SubnetId=net["subnet"])
+
+
+def test_an_interface_kept_on_termination_still_holds_its_subnet_and_group(ec2, net):
+    """Never more lenient than AWS: an interface launched with DeleteOnTermination=false outlives the
+    instance, and holds the subnet and the group until it is deleted."""
+    spec = {"DeviceIndex": 0, "SubnetId": net["subnet"], "Groups": [net["group"]], "DeleteOnTermination": False}
+    run = ec2.run_instances(ImageId=image(ec2), MinCount=1, MaxCount=1, NetworkInterfaces=[spec])
+    ec2.terminate_instances(InstanceIds=[run["Instances"][0]["InstanceId"]])
+    (eni,) = enis_in(ec2, net["subnet"])
+    refused(lambda: ec2.delete_subnet(SubnetId=net["subnet"]), subnet_message(net["subnet"]))
+    refused(lambda: ec2.delete_security_group(GroupId=net["group"]), group_message(net["group"]))
+    ec2.delete_network_interface(NetworkInterfaceId=eni)
+    ec2.delete_security_group(GroupId=net["group"])
+    ec2.delete_subnet(SubnetId=net["subnet"])
+
+
+def test_a_deleted_nat_gateway_releases_its_interface_and_elastic_ip(ec2, net):
+    """AWS DeleteNatGateway deletes the gateway's network interface and disassociates its Elastic IP,
+    which can then be released. moto kept both."""
+    nat, allocation = nat_gateway(ec2, net["subnet"])
+    assert len(enis_in(ec2, net["subnet"])) == 1
+    ec2.delete_nat_gateway(NatGatewayId=nat)
+    assert ec2.describe_nat_gateways(NatGatewayIds=[nat])["NatGateways"][0]["State"] == "deleted"
+    assert enis_in(ec2, net["subnet"]) == []
+    ec2.release_address(AllocationId=allocation)
+    ec2.delete_subnet(SubnetId=net["subnet"])
+
+
+def test_efs_mount_targets_and_endpoints_release_their_interfaces(aws, net):
+    """Measured moto behaviour the checks rely on: a mount target's interface goes with it, an
+    interface endpoint's with the endpoint, and a gateway endpoint has none."""
+    ec2 = aws["ec2"]
+    fs, target = mount_target(aws, net)
+    endpoint = interface_endpoint(ec2, net)
+    table = ec2.create_route_table(VpcId=net["vpc"])["RouteTable"]["RouteTableId"]
+    gateway = ec2.create_vpc_endpoint(
+        VpcId=net["vpc"], ServiceName=f"com.amazonaws.{REGION}.s3", VpcEndpointType="Gateway", RouteTableIds=[table]
+    )["VpcEndpoint"]
+    assert gateway.get("NetworkInterfaceIds", []) == []
+    assert len(enis_in(ec2, net["subnet"])) == 2
+    aws["efs"].delete_mount_target(MountTargetId=target)
+    aws["efs"].delete_file_system(FileSystemId=fs)
+    ec2.delete_vpc_endpoints(VpcEndpointIds=[endpoint, gateway["VpcEndpointId"]])
+    assert enis_in(ec2, net["subnet"]) == []
+
+
+# ----------------------------------------------------------------------------- encrypted snapshots
+
+
+def test_snapshot_of_an_encrypted_volume_carries_its_key(aws):
+    """AWS CreateSnapshot of a volume encrypted with a KMS key: the snapshot is Encrypted with the
+    volume's KmsKeyId, in the answer and in DescribeSnapshots. moto left KmsKeyId out."""
+    ec2 = aws["ec2"]
+    key = aws["kms"].create_key(Description="ebs")["KeyMetadata"]["Arn"]
+    volume = ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=8, Encrypted=True, KmsKeyId=key)
+    assert volume["KmsKeyId"] == key
+    created = ec2.create_snapshot(VolumeId=volume["VolumeId"])
+    assert (created["Encrypted"], created["KmsKeyId"]) == (True, key)
+    (described,) = ec2.describe_snapshots(SnapshotIds=[created["SnapshotId"]])["Snapshots"]
+    assert (described["Encrypted"], described["KmsKeyId"]) == (True, key)
+
+    other = aws["kms"].create_key(Description="copy")["KeyMetadata"]["Arn"]
+    copied = ec2.copy_snapshot(
+        SourceSnapshotId=created["SnapshotId"], SourceRegion=REGION, Encrypted=True, KmsKeyId=other
+    )
+    (copy,) = ec2.describe_snapshots(SnapshotIds=[copied["SnapshotId"]])["Snapshots"]
+    assert (copy["Encrypted"], copy["KmsKeyId"]) == (True, other)
+
+
+def test_snapshot_of_a_plain_volume_stays_unencrypted(ec2):
+    volume = ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=8)
+    snapshot = ec2.create_snapshot(VolumeId=volume["VolumeId"])
+    assert snapshot["Encrypted"] is False and "KmsKeyId" not in snapshot
+
+
+# ------------------------------------------------------------------------- the whole teardown order
+
+
+def test_dependency_ordered_teardown_succeeds_step_by_step(aws):
+    """An environment like the one site.yml builds (three tiers, an internet gateway, a NAT gateway,
+    hosts with an Elastic IP, groups referring to each other, EFS, endpoints) comes down in AWS's
+    dependency order with every step accepted; out of order, the first steps are refused."""
+    ec2, efs = aws["ec2"], aws["efs"]
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = {
+        tier: ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=f"{REGION}a")["Subnet"]["SubnetId"]
+        for tier, cidr in (("dmz", "10.0.1.0/24"), ("production", "10.0.2.0/24"), ("research", "10.0.3.0/24"))
+    }
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+    public = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=public, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    private = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    associations = [
+        ec2.associate_route_table(RouteTableId=public, SubnetId=subnets["dmz"])["AssociationId"],
+        ec2.associate_route_table(RouteTableId=public, SubnetId=subnets["production"])["AssociationId"],
+        ec2.associate_route_table(RouteTableId=private, SubnetId=subnets["research"])["AssociationId"],
+    ]
+    groups = {
+        tier: ec2.create_security_group(GroupName=tier, Description=tier, VpcId=vpc)["GroupId"]
+        for tier in ("dmz", "production", "research", "efs")
+    }
+
+    def pair(port: int, group: str) -> dict:
+        return {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "UserIdGroupPairs": [{"GroupId": group}]}
+
+    references = [  # (group, direction, permission): who refers to whom
+        (groups["production"], "ingress", pair(22, groups["dmz"])),
+        (groups["research"], "ingress", pair(22, groups["dmz"])),
+        (groups["efs"], "ingress", pair(2049, groups["research"])),
+        (groups["research"], "egress", pair(2049, groups["efs"])),
+    ]
+    for group, direction, permission in references:
+        getattr(ec2, f"authorize_security_group_{direction}")(GroupId=group, IpPermissions=[permission])
+
+    instances = [launch(ec2, subnets[tier], [groups[tier]]) for tier in ("dmz", "production", "research", "research")]
+    vpn_eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    ec2.associate_address(AllocationId=vpn_eip, InstanceId=instances[0])
+    nat, nat_eip = nat_gateway(ec2, subnets["dmz"])
+    fs = efs.create_file_system(CreationToken="researchenv-efs", Encrypted=True)["FileSystemId"]
+    target = efs.create_mount_target(FileSystemId=fs, SubnetId=subnets["research"], SecurityGroups=[groups["efs"]])
+    s3_endpoint = ec2.create_vpc_endpoint(
+        VpcId=vpc, ServiceName=f"com.amazonaws.{REGION}.s3", VpcEndpointType="Gateway", RouteTableIds=[private]
+    )["VpcEndpoint"]["VpcEndpointId"]
+
+    # Out of order, AWS refuses.
+    refused(lambda: ec2.delete_vpc(VpcId=vpc), vpc_message(vpc))
+    refused(lambda: ec2.delete_subnet(SubnetId=subnets["research"]), subnet_message(subnets["research"]))
+    refused(lambda: ec2.delete_security_group(GroupId=groups["dmz"]), group_message(groups["dmz"]))
+    refused(lambda: ec2.detach_internet_gateway(InternetGatewayId=igw, VpcId=vpc), mapped_message(vpc))
+
+    # In order, every step is accepted.
+    ec2.terminate_instances(InstanceIds=instances)
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=instances, WaiterConfig={"Delay": 0, "MaxAttempts": 2})
+    ec2.delete_nat_gateway(NatGatewayId=nat)
+    for allocation in (vpn_eip, nat_eip):
+        ec2.release_address(AllocationId=allocation)
+    efs.delete_mount_target(MountTargetId=target["MountTargetId"])
+    efs.delete_file_system(FileSystemId=fs)
+    ec2.delete_vpc_endpoints(VpcEndpointIds=[s3_endpoint])
+    for group, direction, permission in references:
+        getattr(ec2, f"revoke_security_group_{direction}")(GroupId=group, IpPermissions=[permission])
+    for group in groups.values():
+        ec2.delete_security_group(GroupId=group)
+    for association in associations:
+        ec2.disassociate_route_table(AssociationId=association)
+    for table in (public, private):
+        ec2.delete_route_table(RouteTableId=table)
+    for subnet in subnets.values():
+        ec2.delete_subnet(SubnetId=subnet)
+    ec2.detach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+    ec2.delete_internet_gateway(InternetGatewayId=igw)
+    ec2.delete_vpc(VpcId=vpc)
+    assert vpc not in [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]]
+
+
+# -------------------------------------------------------------------------- the server process itself
+
+
+def test_the_server_process_refuses_over_http(aws_env, tmp_path):
+    """scripts/emulator.py starts scripts/moto_server.py, the server the playbooks use: its DeleteVpc
+    answers HTTP 400 DependencyViolation while a subnet remains, then deletes the VPC."""
+    emu = Emulator(tmp_path / "emulator")
+    info = emu.start(host="127.0.0.1", port=0, client_host=None, wait=60)
+    try:
+        ec2 = boto3.client("ec2", endpoint_url=info["url"], region_name=REGION)
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+        group = ec2.create_security_group(GroupName="held", Description="held", VpcId=vpc)["GroupId"]
+        eni = ec2.create_network_interface(SubnetId=subnet, Groups=[group])["NetworkInterface"]["NetworkInterfaceId"]
+        refused(lambda: ec2.delete_security_group(GroupId=group), group_message(group))
+        refused(lambda: ec2.delete_subnet(SubnetId=subnet), subnet_message(subnet))
+        refused(lambda: ec2.delete_vpc(VpcId=vpc), vpc_message(vpc))
+        ec2.delete_network_interface(NetworkInterfaceId=eni)
+        ec2.delete_security_group(GroupId=group)
+        ec2.delete_subnet(SubnetId=subnet)
+        ec2.delete_vpc(VpcId=vpc)
+    finally:
+        assert emu.stop()
