@@ -1,0 +1,193 @@
+"""plugins/modules/ec2_instance_type_offerings_info.py: its pure logic with plain pytest, the module against moto
+in-process (moto knows the offerings of its regions, zones and zone ids)."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+REPO = Path(__file__).resolve().parents[2]
+MODULE_PATH = REPO / "plugins" / "modules" / "ec2_instance_type_offerings_info.py"
+REGION = "us-east-1"
+
+
+def _load_module():
+    spec = importlib.util.spec_from_file_location("ec2_instance_type_offerings_info", MODULE_PATH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["ec2_instance_type_offerings_info"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+m = _load_module()
+
+
+@functools.cache
+def _shared_loader():
+    import botocore.loaders
+
+    return botocore.loaders.create_loader()
+
+
+@pytest.fixture(autouse=True)
+def shared_botocore_loader(monkeypatch):
+    """Each module run makes its clients in a new boto3 session, which parses the services' JSON models again:
+    most of an in-process run's time. The tests share one loader (what the module does is unchanged)."""
+    import botocore.session
+
+    monkeypatch.setattr(botocore.session, "create_loader", lambda *_args, **_kwargs: _shared_loader())
+
+
+@pytest.fixture
+def aws_env(monkeypatch):
+    """Dummy credentials only, and nothing that could send the SDK elsewhere than the emulator."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_URL", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def ec2(aws_env):
+    with mock_aws():
+        yield boto3.client("ec2", region_name=REGION)
+
+
+def run_main(args: dict, capsys) -> tuple[int, dict]:
+    from ansible.module_utils.testing import patch_module_args
+
+    with patch_module_args({"region": REGION, **args}), pytest.raises(SystemExit) as exit_info:
+        m.main()
+    return exit_info.value.code, json.loads(capsys.readouterr().out)
+
+
+# ----------------------------------------------------------------------------------------------- pure logic
+
+
+@pytest.mark.parametrize(
+    ("locations", "instance_types", "expected"),
+    [
+        ([], [], []),
+        (["eu-west-1a"], [], [{"Name": "location", "Values": ["eu-west-1a"]}]),
+        ([], ["t3.*"], [{"Name": "instance-type", "Values": ["t3.*"]}]),
+        (
+            ["a", "b"],
+            ["t3.micro"],
+            [{"Name": "location", "Values": ["a", "b"]}, {"Name": "instance-type", "Values": ["t3.micro"]}],
+        ),
+    ],
+)
+def test_build_filters_leaves_out_empty_ones(locations, instance_types, expected):
+    assert m.build_filters(locations, instance_types) == expected
+
+
+def test_summarise_sorts_and_deduplicates():
+    raw = [
+        {"InstanceType": "t3.micro", "Location": "b", "LocationType": "availability-zone"},
+        {"InstanceType": "m5.large", "Location": "a", "LocationType": "availability-zone"},
+        {"InstanceType": "t3.micro", "Location": "a", "LocationType": "availability-zone"},
+    ]
+    offerings, names = m.summarise(raw)
+    assert [(o["location"], o["instance_type"]) for o in offerings] == [
+        ("a", "m5.large"),
+        ("a", "t3.micro"),
+        ("b", "t3.micro"),
+    ]
+    assert names == ["m5.large", "t3.micro"]
+    assert offerings[0] == {"instance_type": "m5.large", "location": "a", "location_type": "availability-zone"}
+
+
+OFFERED = [
+    {"instance_type": "t3.micro", "location": "a"},
+    {"instance_type": "t3.large", "location": "a"},
+    {"instance_type": "t3.micro", "location": "b"},
+]
+
+
+@pytest.mark.parametrize(
+    ("locations", "instance_types", "missing"),
+    [
+        (["a", "b"], ["t3.micro"], []),
+        (["a", "b"], ["t3.large"], [("t3.large", "b")]),
+        (["a", "c"], ["t3.micro", "g5.xlarge"], [("g5.xlarge", "a"), ("g5.xlarge", "c"), ("t3.micro", "c")]),
+        (["b"], ["t3.*"], []),  # a pattern counts as offered when something matches it
+        (["b"], ["m5.*"], [("m5.*", "b")]),
+        ([], ["g5.xlarge"], []),  # without both options there is nothing to compare
+        (["a"], [], []),
+    ],
+)
+def test_missing_offerings(locations, instance_types, missing):
+    found = m.missing_offerings(OFFERED, locations, instance_types)
+    assert [(f["instance_type"], f["location"]) for f in found] == missing
+
+
+# ------------------------------------------------------------------------------------- against moto
+
+
+def test_zone_offerings_and_what_is_not_offered(ec2, capsys):
+    zones = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]][:2]
+    rc, out = run_main({"locations": zones, "instance_types": ["t3.micro", "t3.nano", "no-such.type"]}, capsys)
+    assert rc == 0 and out["changed"] is False
+    assert out["instance_types"] == ["t3.micro", "t3.nano"]
+    assert {o["location"] for o in out["offerings"]} == set(zones)
+    assert {o["location_type"] for o in out["offerings"]} == {"availability-zone"}
+    assert out["not_offered"] == [{"instance_type": "no-such.type", "location": z} for z in sorted(zones)]
+    assert out["api_calls"] == 1
+
+
+def test_region_and_zone_id_location_types(ec2, capsys):
+    rc, out = run_main({"location_type": "region", "instance_types": ["t3.micro"]}, capsys)
+    assert rc == 0 and out["offerings"] == [
+        {"instance_type": "t3.micro", "location": REGION, "location_type": "region"}
+    ]
+    zone_id = ec2.describe_availability_zones()["AvailabilityZones"][0]["ZoneId"]
+    rc, out = run_main({"location_type": "availability-zone-id", "locations": [zone_id]}, capsys)
+    assert rc == 0 and out["offerings"] and {o["location"] for o in out["offerings"]} == {zone_id}
+    assert "t3.micro" in out["instance_types"] and out["instance_types"] == sorted(set(out["instance_types"]))
+
+
+def test_a_zone_of_another_region_offers_nothing_and_check_mode_is_the_same(ec2, capsys):
+    args = {"locations": ["eu-west-1a"], "instance_types": ["t3.micro"], "_ansible_check_mode": True}
+    rc, out = run_main(args, capsys)
+    assert rc == 0 and out["changed"] is False
+    assert out["offerings"] == [] and out["instance_types"] == []
+    assert out["not_offered"] == [{"instance_type": "t3.micro", "location": "eu-west-1a"}]
+
+
+def test_a_bad_location_type_is_refused(ec2, capsys):
+    rc, out = run_main({"location_type": "zone"}, capsys)
+    assert rc == 1 and "location_type" in out["msg"]
+
+
+def test_ansible_doc_renders_the_module():
+    env = {**os.environ, "ANSIBLE_HOME": str(REPO / ".ansible")}
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ansible-doc"),
+            "-M",
+            str(REPO / "plugins" / "modules"),
+            "--json",
+            "ec2_instance_type_offerings_info",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    doc = json.loads(proc.stdout)["ec2_instance_type_offerings_info"]
+    assert {"location_type", "locations", "instance_types", "region"} <= set(doc["doc"]["options"])
+    assert any("DescribeInstanceTypeOfferings" in line for line in doc["doc"]["description"])
+    assert {"offerings", "instance_types", "not_offered"} <= set(doc["return"])
