@@ -1,5 +1,8 @@
 """Teardown from the states a real project leaves behind: a network that stopped half-way, compute
-half done, storage only, and a bucket that still holds research data."""
+half done, storage only, a bucket that still holds research data (under the configured name, a
+custom name, or with its tags replaced by hand), EFS, and a key an older teardown scheduled while
+data survived. Each ends refused with nothing deleted, or complete with nothing left, and a record
+that says which. (Foreign resources inside the VPC: test_teardown_blockers.py.)"""
 
 from __future__ import annotations
 
@@ -101,13 +104,21 @@ def test_bucket_with_data_is_refused_then_destroyed_on_purpose(aws_env, aws, ssh
     record = only_record(destroyed, "researchenv")
     entry = next(r for r in record["resources"] if r["type"] == "bucket")
     assert entry["result"] == "deleted"
-    assert entry["details"] == {
+    assert {k: v for k, v in entry["details"].items() if k not in ("destroyed", "destroyed_counts")} == {
         "current_objects": 1,
         "versions": 4,
         "noncurrent_versions": 3,
         "delete_markers": 1,
         "bytes": 7,
     }
+    assert entry["details"]["destroyed_counts"] == {"versions": 4, "delete_markers": 1, "bytes": 7}
+    assert sorted(d["key"] for d in entry["details"]["destroyed"]) == [
+        "notebooks/analysis.ipynb",
+        "notebooks/analysis.ipynb",
+        "notebooks/analysis.ipynb",
+        "published/dashboard.ipynb",
+        "published/dashboard.ipynb",
+    ]
 
 
 def test_efs_is_data_too(aws_env, aws, ssh_key, tmp_path):
@@ -127,3 +138,89 @@ def test_efs_is_data_too(aws_env, aws, ssh_key, tmp_path):
     run = teardown(aws_env, tmp_path / "destroyed", destroy_data=True)
     assert run.rc == 0, run.explain()
     assert all_resources(aws, "researchenv") == {}
+
+
+def test_an_old_teardown_left_the_alias_on_a_pending_key_that_still_encrypts_data(aws_env, ssh_key, aws, tmp_path):
+    """Before this fix teardown kept the alias and scheduled the key while a bucket survived. The
+    rebuild must not cancel the deletion silently, nor make a new key while data needs the old one."""
+    kms, s3 = aws["kms"], aws["s3"]
+    key = kms.create_key(
+        Tags=[{"TagKey": "Environment", "TagValue": "researchenv"}, {"TagKey": "ManagedBy", "TagValue": "research-env"}]
+    )
+    key_id = key["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/research-env/researchenv", TargetKeyId=key_id)
+    s3.create_bucket(Bucket="survivor-bucket")
+    s3.put_object(
+        Bucket="survivor-bucket", Key="n.ipynb", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId=key_id
+    )
+    kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=30)
+
+    run = run_playbook("site.yml", "--tags", "storage", extra_vars=env_vars(ssh_key), env=aws_env)
+    assert run.rc != 0
+    assert f"aws kms cancel-key-deletion --key-id {key_id}" in run.output and "survivor-bucket" in run.output
+    assert "nothing was created" in run.output
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    assert all(v.get("IsDefault") for v in aws["ec2"].describe_vpcs()["Vpcs"])
+
+    # Once the data is gone (or moved), the rebuild frees the alias and makes a new key.
+    s3.delete_object(Bucket="survivor-bucket", Key="n.ipynb")
+    run = run_playbook("site.yml", "--tags", "storage", extra_vars=env_vars(ssh_key), env=aws_env)
+    assert run.rc == 0, run.explain()
+    assert kms.describe_key(KeyId="alias/research-env/researchenv")["KeyMetadata"]["KeyId"] != key_id
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+
+
+def test_a_bucket_with_a_custom_name_is_found_by_its_tags(aws_env, aws, ssh_key, tmp_path):
+    """Deployed with -e notebooks_bucket=<custom>, torn down without it: the bucket is still found,
+    its data refused without destroy_data, and the key is not touched; with destroy_data, every
+    version goes, listed in the record, and then the key."""
+    custom = "genomics-project-data-0042"
+    run = run_playbook("playbooks/storage.yml", extra_vars=env_vars(ssh_key, notebooks_bucket=custom), env=aws_env)
+    assert run.rc == 0, run.explain()
+    s3, kms = aws["s3"], aws["kms"]
+    put = [s3.put_object(Bucket=custom, Key="notebooks/cohort.ipynb", Body=b)["VersionId"] for b in (b"a", b"bb")]
+    key_id = kms.describe_key(KeyId="alias/research-env/researchenv")["KeyMetadata"]["KeyId"]
+    before = all_resources(aws, "researchenv")
+
+    run = teardown(aws_env, tmp_path / "refused")
+    assert run.rc != 0 and "Teardown refused; nothing was deleted" in run.output
+    assert f"bucket {custom}: 2 object versions (1 current), 0 delete markers" in run.output
+    assert all_resources(aws, "researchenv") == before
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled"
+    record = only_record(tmp_path / "refused", "researchenv")
+    assert record["outcome"] == "refused" and record["resources"] == []
+
+    run = teardown(aws_env, tmp_path / "destroyed", destroy_data=True)
+    assert run.rc == 0, run.explain()
+    assert all_resources(aws, "researchenv") == {}
+    record = only_record(tmp_path / "destroyed", "researchenv")
+    (bucket,) = [r for r in record["resources"] if r["type"] == "bucket"]
+    assert bucket["id"] == custom and sorted(d["version_id"] for d in bucket["details"]["destroyed"]) == sorted(put)
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+
+
+def test_a_bucket_retagged_by_hand_blocks_teardown_until_its_tags_are_back(aws_env, aws, ssh_key, tmp_path):
+    """Its tags replaced by hand, the bucket is still found by its encryption with the key: teardown
+    refuses (even with destroy_data) rather than leave it behind with its key scheduled for deletion."""
+    run = run_playbook("playbooks/storage.yml", extra_vars=env_vars(ssh_key), env=aws_env)
+    assert run.rc == 0, run.explain()
+    s3, kms, bucket = aws["s3"], aws["kms"], BUCKET.format(env="researchenv")
+    s3.put_object(Bucket=bucket, Key="notebooks/cohort.ipynb", Body=b"a")
+    original = s3.get_bucket_tagging(Bucket=bucket)["TagSet"]
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "Owner", "Value": "someone"}]})
+    key_id = kms.describe_key(KeyId="alias/research-env/researchenv")["KeyMetadata"]["KeyId"]
+
+    run = teardown(aws_env, tmp_path / "blocked", destroy_data=True)
+    assert run.rc != 0 and "Teardown refused; nothing was deleted" in run.output
+    assert f"bucket {bucket}" in run.output and "put-bucket-tagging" in run.output
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled"
+    assert len(s3.list_object_versions(Bucket=bucket)["Versions"]) == 1
+    record = only_record(tmp_path / "blocked", "researchenv")
+    assert record["outcome"] == "blocked" and record["resources"] == []
+    assert [(b["type"], b["id"]) for b in record["blocked_by"]] == [("bucket", bucket)]
+
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": original})
+    run = teardown(aws_env, tmp_path / "destroyed", destroy_data=True)
+    assert run.rc == 0, run.explain()
+    assert all_resources(aws, "researchenv") == {}
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingDeletion"
