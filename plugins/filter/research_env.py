@@ -34,6 +34,58 @@ def latest_image(images: list[dict[str, Any]], architecture: str) -> dict[str, A
     return max(fitting, key=lambda i: i.get("creation_date", ""), default=None)
 
 
+def instance_type_errors(instances: dict[str, Any], offered: list[str], zone: str) -> list[str]:
+    """Preflight: every host's instance type must be offered in the environment's zone (a typo, a
+    retired type and a type the zone lacks all fail here, before anything exists)."""
+    return [
+        f"instances.{role}.type: {spec.get('type')!r} is not an instance type offered in {zone} (a typo, or a type "
+        "this zone lacks). Pick one that is: aws ec2 describe-instance-type-offerings --location-type "
+        f"availability-zone --filters Name=location,Values={zone}."
+        for role, spec in sorted(instances.items())
+        if isinstance(spec, dict) and spec.get("type") not in set(offered)
+    ]
+
+
+def image_errors(
+    instances: dict[str, Any],
+    given: list[dict[str, Any]],
+    matching: list[dict[str, Any]],
+    region: str,
+    owner: str,
+    name_filter: str,
+) -> list[str]:
+    """Preflight: each host's image exists and fits its type. `given` is ec2_ami_info's answer for the
+    ami_id overrides (by image-id filter, so a missing id is simply absent), `matching` its answer for
+    the name filter compute.yml uses."""
+    errors = []
+    available = {i.get("image_id"): i for i in given if i.get("state", "available") == "available"}
+    for role, spec in sorted(instances.items()):
+        if not isinstance(spec, dict):
+            continue
+        arch = instance_architecture(spec.get("type") or "")
+        ami = spec.get("ami_id") or ""
+        if ami:
+            image = available.get(ami)
+            if image is None:
+                errors.append(
+                    f"instances.{role}.ami_id: {ami} is not an available image in {region} that this account can "
+                    "launch. Check the id and the region, or remove ami_id to use the newest image matching "
+                    "ami_name_filter."
+                )
+            elif image.get("architecture") != arch:
+                errors.append(
+                    f"instances.{role}.ami_id: {ami} is an {image.get('architecture')} image, but {spec.get('type')} "
+                    f"runs {arch}. Pick an image of that architecture."
+                )
+        elif latest_image(matching, arch) is None:
+            errors.append(
+                f"ami_name_filter: no available image of owner {owner} matches {name_filter!r} for {arch} (needed by "
+                f"instances.{role}, type {spec.get('type')}). Fix ami_name_filter or ami_owner, or set "
+                f"instances.{role}.ami_id."
+            )
+    return errors
+
+
 def nth_host(cidr: str, n: int) -> str:
     """The n-th address of a block (1 = the first usable: AWS's VPC router, Docker's gateway)."""
     return str(ipaddress.ip_network(cidr, strict=False)[n])
@@ -107,6 +159,8 @@ class FilterModule:
             "research_env_arch": instance_architecture,
             "research_env_nth_host": nth_host,
             "research_env_latest_image": latest_image,
+            "research_env_instance_type_errors": instance_type_errors,
+            "research_env_image_errors": image_errors,
             "research_env_hosts_summary": hosts_summary,
             "research_env_cost_estimate": cost_estimate,
         }

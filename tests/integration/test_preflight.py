@@ -9,6 +9,8 @@ from helpers import run_playbook
 
 pytestmark = pytest.mark.integration
 
+ADMIN = "203.0.113.10/32"
+
 SUBNETS = {
     "dmz": {"cidr": "10.0.1.0/24", "public": True},
     "production": {"cidr": "10.0.2.0/24", "public": True},
@@ -44,6 +46,78 @@ BAD = {
     "inventory reads another environment": ({"env_name": "gamma"}, "export RESEARCH_ENV_NAME=gamma"),
     "inventory reads another region": ({"aws_region": "eu-west-1"}, "export AWS_REGION=eu-west-1"),
     "KMS deletion window too short": ({"kms_deletion_window_days": 3}, "kms_deletion_window_days:"),
+    # A pattern's `$` matched before a trailing newline once. The message shows the value's repr, and the
+    # [ERROR] line the message's: two backslashes.
+    "trailing newline": ({"env_name": "researchenv\n"}, "env_name: 'researchenv\\\\n' is not a valid"),
+    "loopback VPC": ({"vpc_cidr": "127.0.0.0/16"}, "vpc_cidr: 127.0.0.0/16 is in 127.0.0.0/8"),
+    "world in small blocks": (
+        {"admin_cidrs": [f"{i}.0.0.0/8" for i in range(1, 33)]},
+        "admin_cidrs: together the blocks cover 536,870,912 addresses",
+    ),
+    "too many admin blocks": (
+        {"admin_cidrs": [f"198.51.100.{i}/32" for i in range(58)]},
+        "admin_cidrs: 58 IPv4 blocks",
+    ),
+    "duplicate admin block": ({"admin_cidrs": [ADMIN, ADMIN]}, "admin_cidrs[1]: 203.0.113.10/32 is listed twice"),
+    "IPv6 admin block": ({"admin_cidrs": ["2001:db8::/48"]}, "admin_cidrs[0]: '2001:db8::/48' is IPv6"),
+    "IPv4-mapped admin block": (
+        {"admin_cidrs": ["::ffff:0.0.0.0/96"]},
+        "admin_cidrs[0]: '::ffff:0.0.0.0/96' is an IPv4-mapped",
+    ),
+    "too many tags": ({"extra_tags": {f"Key{i}": "v" for i in range(45)}}, "extra_tags: 45 tags"),
+    "tag value too long": ({"extra_tags": {"CostCenter": "x" * 257}}, "extra_tags.CostCenter: 257 characters"),
+    "tag with a character AWS refuses": (
+        {"extra_tags": {"CostCenter": "12#34"}},
+        "extra_tags.CostCenter: '12#34' contains",
+    ),
+    "case-insensitive duplicate of a project key": (
+        {"extra_tags": {"environment": "prod"}},
+        "extra_tags.environment: the same key as research-env's own Environment",
+    ),
+    # What only AWS can tell: one describe call each, before anything exists.
+    "unknown instance type": (
+        {"instances": {"vpn": {"type": "t3.hyper", "subnet": "dmz", "eip": True, "volume_gb": 20}}},
+        "instances.vpn.type: 't3.hyper' is not an instance type offered in us-east-1a",
+    ),
+    "AMI that does not exist": (
+        {
+            "instances": {
+                "vpn": {
+                    "type": "t3.small",
+                    "subnet": "dmz",
+                    "eip": True,
+                    "volume_gb": 20,
+                    "ami_id": "ami-0123456789abcdef0",
+                }
+            }
+        },
+        "instances.vpn.ami_id: ami-0123456789abcdef0 is not an available image in us-east-1",
+    ),
+    "zone that does not exist": (
+        {"availability_zone": "us-east-1z"},
+        "availability_zone: us-east-1z is not an available zone",
+    ),
+    "region that does not exist": (
+        {"aws_region": "us-east-9"},
+        "aws_region: us-east-9 is not a region this account can use",
+    ),
+    # The roles' inputs, checked on the controller by each role's own validate.yml.
+    "python version that is not a release": (
+        {"python_build_version": "3.13"},
+        "python_build_version must be a release",
+    ),
+    "sync interval out of range": (
+        {"s3_sync_cron_interval_minutes": 90},
+        "s3_sync_cron_interval_minutes must be 1 to 60",
+    ),
+    "clear-text Jupyter password": (
+        {"jupyter_password_hash": "hunter2"},
+        "jupyter_password_hash must be a Jupyter hash",
+    ),
+    "example notebook that does not exist": (
+        {"example_notebooks": [{"src": "/nonexistent/intro.ipynb", "dest": "published/"}]},
+        "example_notebooks[0].src: /nonexistent/intro.ipynb is not a file on this machine",
+    ),
 }
 
 
@@ -75,6 +149,54 @@ def test_credentials_that_do_not_work(aws_env, ec2, ssh_key):
     assert run.rc != 0
     assert "AWS credentials: sts get-caller-identity failed" in run.output
     assert no_vpc_created(ec2)
+
+
+def test_integers_from_the_command_line_are_accepted(aws_env, ec2, ssh_key):
+    """`-e key=value` gives strings: preflight reads decimal digits as the number they are."""
+    numbers = ("jupyter_port=9999", "kms_deletion_window_days=7", "security_group_rules_quota=100")
+    args = [arg for pair in numbers for arg in ("-e", pair)]
+    run = run_playbook(
+        "site.yml", "--tags", "preflight", *args, extra_vars={"ssh_public_key_file": str(ssh_key)}, env=aws_env
+    )
+    assert run.rc == 0, run.explain()
+    assert "problem(s)" not in run.output
+    assert no_vpc_created(ec2)
+
+
+def test_a_key_given_twice_in_a_vars_file_is_refused(aws_env, ec2, ssh_key, tmp_path):
+    """A user's -e @my-env.yml with env_name twice: ansible.cfg makes that an error, not last-one-wins."""
+    my_env = tmp_path / "my-env.yml"
+    my_env.write_text("env_name: alpha\nnat_mode: always\nenv_name: beta\n")
+    run = run_playbook("site.yml", "-e", f"@{my_env}", extra_vars={"ssh_public_key_file": str(ssh_key)}, env=aws_env)
+    assert run.rc != 0, run.explain()
+    assert "Found duplicate mapping key 'env_name'" in run.output, run.explain()
+    assert f"{my_env}:3:1" in run.output
+    assert "TASK [" not in run.output  # refused while loading, before any play ran
+    assert no_vpc_created(ec2)
+
+
+def test_a_region_that_does_not_exist_is_not_blamed_on_the_credentials(aws_env, ec2, ssh_key):
+    run = run_playbook(
+        "site.yml", extra_vars={"ssh_public_key_file": str(ssh_key), "aws_region": "us-east-9"}, env=aws_env
+    )
+    assert run.rc != 0
+    assert "aws_region: us-east-9 is not a region this account can use" in run.output
+    assert "AWS credentials" not in run.output
+    assert no_vpc_created(ec2)
+
+
+def test_aws_and_role_problems_come_with_the_others_in_one_run(aws_env, ec2, ssh_key):
+    bad = {
+        "ssh_public_key_file": str(ssh_key),
+        "nat_mode": "x",
+        "availability_zone": "us-east-1z",
+        "python_build_version": "3.x",
+    }
+    run = run_playbook("site.yml", extra_vars=bad, env=aws_env)
+    assert run.rc != 0
+    assert "The configuration has 3 problem(s); nothing was created" in run.output
+    for variable in ("nat_mode:", "availability_zone:", "python_build_version"):
+        assert variable in run.output
 
 
 def test_all_problems_are_listed_in_one_run(aws_env, ec2, ssh_key):

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import copy
+import ipaddress
 import subprocess
 from pathlib import Path
 
 import pytest
 import research_env_preflight as f
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
 
 GOOD = {
     "env_name": "researchenv",
@@ -96,7 +100,7 @@ def test_default_configuration_is_clean(pubkey):
         ({"aws_region": "mars-north-1a"}, "aws_region:"),
         ({"availability_zone": "eu-west-1a"}, "availability_zone:"),
         ({"jupyter_port": 80}, "jupyter_port:"),
-        ({"jupyter_port": "8888"}, "jupyter_port:"),
+        ({"jupyter_port": "eighty"}, "jupyter_port:"),
         ({"filegator_port": 8888}, "filegator_port: equals jupyter_port"),
         ({"extra_tags": {"Environment": "prod"}}, "extra_tags.Environment:"),
         ({"extra_tags": {"aws:owner": "x"}}, "extra_tags:"),
@@ -181,8 +185,525 @@ def test_good_bucket_name():
     assert f.bucket_name_errors("researchenv-notebooks-123456789012") == []
 
 
-def test_split_cidrs():
-    assert f.split_cidrs(["203.0.113.10/32", "2001:db8::/48"]) == {
-        "ipv4": ["203.0.113.10/32"],
-        "ipv6": ["2001:db8::/48"],
+ADMIN = GOOD["admin_cidrs"][0]
+
+
+def one_error(cfg: dict, variable: str) -> str:
+    errors = f.config_errors(cfg)
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(variable), errors
+    return errors[0]
+
+
+@pytest.mark.parametrize(
+    ("changes", "variable"),
+    [
+        ({"env_name": "lab\n"}, "env_name:"),
+        ({"aws_region": "us-east-1\n"}, "aws_region:"),
+        ({"project_name": "research-env\n"}, "project_name:"),
+        ({"availability_zone": "us-east-1a\n"}, "availability_zone:"),
+        ({"vpc_cidr": "10.0.0.0/16\n"}, "vpc_cidr:"),
+        ({"subnets__dmz__cidr": "10.0.1.0/24\n"}, "subnets.dmz.cidr:"),
+        ({"admin_cidrs": [ADMIN + "\n"]}, "admin_cidrs[0]:"),
+        ({"instances__vpn__type": "t3.small\n"}, "instances.vpn.type:"),
+        ({"instances__vpn__ami_id": "ami-0123456789abcdef0\n"}, "instances.vpn.ami_id:"),
+        ({"extra_tags": {"CostCenter\n": "1234"}}, "extra_tags:"),
+        ({"extra_tags": {"CostCenter": "1234\n"}}, "extra_tags.CostCenter:"),
+        ({"ami_owner": "099720109477\n"}, "ami_owner:"),
+        ({"ami_name_filter": "ubuntu/images/*noble*\n"}, "ami_name_filter:"),
+        ({"jupyter_port": "9999\n"}, "jupyter_port:"),
+        ({"kms_deletion_window_days": "7\n"}, "kms_deletion_window_days:"),
+        ({"security_group_rules_quota": "60\n"}, "security_group_rules_quota:"),
+        ({"instances__vpn__volume_gb": "20\n"}, "instances.vpn.volume_gb:"),
+        ({"destroy_data": "true\n"}, "destroy_data:"),
+    ],
+)
+def test_a_trailing_newline_is_refused(pubkey, changes, variable):
+    message = one_error(config(pubkey, **changes), variable)
+    assert "\\n" in message  # the value is shown with its newline visible
+
+
+def test_a_trailing_newline_in_the_bucket_name_is_refused():
+    assert f.bucket_name_errors("researchenv-notebooks-123456789012\n")
+
+
+def subnets_in(vpc: str) -> dict:
+    """The three tiers as the first three /24s (or smaller) of a VPC block."""
+    net = ipaddress.ip_network(vpc)
+    blocks = list(net.subnets(new_prefix=min(max(net.prefixlen + 2, 24), 28)))[:3]
+    return {
+        tier: {"cidr": str(block), "public": tier != "research"}
+        for tier, block in zip(("dmz", "production", "research"), blocks, strict=True)
     }
+
+
+@pytest.mark.parametrize(
+    ("vpc", "reserved"),
+    [
+        ("0.0.0.0/16", "0.0.0.0/8"),
+        ("127.0.0.0/16", "127.0.0.0/8"),
+        ("127.10.0.0/24", "127.0.0.0/8"),
+        ("169.254.0.0/16", "169.254.0.0/16"),
+        ("172.17.0.0/16", "172.17.0.0/16"),
+        ("172.17.200.0/24", "172.17.0.0/16"),
+        ("224.0.0.0/16", "224.0.0.0/4"),
+        ("239.255.0.0/16", "224.0.0.0/4"),
+        ("240.0.0.0/16", "240.0.0.0/4"),
+        ("255.255.255.192/26", "240.0.0.0/4"),
+    ],
+)
+def test_vpc_ranges_aws_refuses_or_that_cannot_work(pubkey, vpc, reserved):
+    message = one_error(config(pubkey, vpc_cidr=vpc, subnets=subnets_in(vpc)), "vpc_cidr:")
+    assert f"is in {reserved}" in message and "RFC 1918" in message
+
+
+def test_a_reserved_vpc_of_a_wrong_size_gets_one_message(pubkey):
+    message = one_error(config(pubkey, vpc_cidr="127.0.0.0/8"), "vpc_cidr:")
+    assert "of /16 to /28, e.g. 10.0.0.0/16" in message
+
+
+def test_subnets_are_judged_alone_when_the_vpc_is_unusable(pubkey):
+    errors = f.config_errors(config(pubkey, vpc_cidr="nonsense", subnets__dmz__cidr="127.0.1.0/24"))
+    assert [e.split(":")[0] for e in errors] == ["vpc_cidr", "subnets.dmz.cidr"], errors
+
+
+@pytest.mark.parametrize(
+    "vpc",
+    [
+        "10.0.0.0/16",
+        "10.255.255.0/24",
+        "172.16.0.0/16",
+        "172.18.0.0/16",
+        "172.31.0.0/16",
+        "192.168.0.0/16",
+        "100.64.0.0/16",
+        "198.19.0.0/16",
+        "203.0.113.0/24",
+        "10.0.0.0/26",
+    ],
+)
+def test_vpc_ranges_aws_allows(pubkey, vpc):
+    assert f.config_errors(config(pubkey, vpc_cidr=vpc, subnets=subnets_in(vpc))) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("10.0.0.0/255.255.0.0", "is not a valid CIDR block"),
+        ("10.0.0.0/016", "is not a valid CIDR block"),
+        ("010.0.0.0/16", "is not a valid CIDR block"),
+        ("10.0.0.0", "has no prefix length. Write it as address/prefix, e.g. 10.0.0.0/16"),
+        (" 10.0.0.0/16", "has spaces or a line break in it. Write it alone: 10.0.0.0/16."),
+        ("10.0.0.0 /16", "has spaces or a line break in it"),
+        ("", "is empty"),
+        (167772160, "is not a string"),
+        (None, "is not a string"),
+    ],
+)
+def test_vpc_cidr_written_the_way_aws_takes_it(pubkey, value, fragment):
+    assert fragment in one_error(config(pubkey, vpc_cidr=value), "vpc_cidr:")
+
+
+@pytest.mark.parametrize(
+    ("cidrs", "variable", "fragment"),
+    [
+        # The whole internet (or most of it) in pieces.
+        ([f"{i}.0.0.0/8" for i in range(256)], "admin_cidrs:", "together the blocks cover 4,294,967,296 addresses"),
+        (["1.0.0.0/8", "2.0.0.0/8"], "admin_cidrs:", "together the blocks cover 33,554,432 addresses"),
+        (["0.0.0.0/7"], "admin_cidrs[0]:", "opens SSH"),
+        # Duplicates and blocks inside other blocks.
+        ([ADMIN, ADMIN], "admin_cidrs[1]:", "listed twice (also admin_cidrs[0])"),
+        ([ADMIN, "198.51.100.0/24", ADMIN], "admin_cidrs[2]:", "InvalidPermission.Duplicate"),
+        (["203.0.113.0/24", ADMIN], "admin_cidrs[1]:", "is inside admin_cidrs[0] 203.0.113.0/24"),
+        ([ADMIN, "203.0.113.0/24"], "admin_cidrs[0]:", "is inside admin_cidrs[1] 203.0.113.0/24"),
+        # IPv6 and IPv4 written as IPv6.
+        (["::/0"], "admin_cidrs[0]:", "is IPv6, but the VPC is IPv4-only"),
+        (["2001:db8::/48"], "admin_cidrs[0]:", "checkip.amazonaws.com"),
+        (["2001:db8::1/128"], "admin_cidrs[0]:", "is IPv6"),
+        (["fe80::1/64"], "admin_cidrs[0]:", "is IPv6"),
+        (["::ffff:0.0.0.0/96"], "admin_cidrs[0]:", "IPv4-mapped IPv6 form of 0.0.0.0/0"),
+        (["::ffff:203.0.113.10/128"], "admin_cidrs[0]:", "Write the IPv4 block itself: 203.0.113.10/32"),
+        (["::ffff:cb00:7100/120"], "admin_cidrs[0]:", "IPv4-mapped IPv6 form of 203.0.113.0/24"),
+        (["::203.0.113.10/128"], "admin_cidrs[0]:", "IPv4-compatible"),
+        # How each entry is written.
+        ([42], "admin_cidrs[0]:", "is not a string"),
+        ([None], "admin_cidrs[0]:", "is not a string"),
+        ([["203.0.113.10/32"]], "admin_cidrs[0]:", "is not a string"),
+        ([" 203.0.113.10/32"], "admin_cidrs[0]:", "Write it alone: 203.0.113.10/32"),
+        (["203.0.113.10/32\n"], "admin_cidrs[0]:", "line break"),
+        (["203.0.113.10/32\t"], "admin_cidrs[0]:", "line break"),
+        (["203.0.113.10"], "admin_cidrs[0]:", "e.g. 203.0.113.10/32"),
+        (["203.0.113.10/33"], "admin_cidrs[0]:", "is not a valid CIDR block"),
+        (["203.0.113.10/24"], "admin_cidrs[0]:", "Use the network address: 203.0.113.0/24"),
+        ([""], "admin_cidrs[0]:", "is empty"),
+        ("203.0.113.10/32", "admin_cidrs:", "is a string, not a list"),
+        ({"office": ADMIN}, "admin_cidrs:", "must list"),
+    ],
+)
+def test_hostile_admin_cidrs(pubkey, cidrs, variable, fragment):
+    assert fragment in one_error(config(pubkey, admin_cidrs=cidrs), variable)
+
+
+def test_each_world_block_is_named(pubkey):
+    errors = f.config_errors(config(pubkey, admin_cidrs=["0.0.0.0/1", "128.0.0.0/1"]))
+    assert [e.split(" opens SSH")[0] for e in errors] == ["admin_cidrs[0]: 0.0.0.0/1", "admin_cidrs[1]: 128.0.0.0/1"]
+
+
+def test_nested_admin_blocks_name_the_widest(pubkey):
+    errors = f.config_errors(config(pubkey, admin_cidrs=["10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24"]))
+    assert errors == [
+        "admin_cidrs[1]: 10.1.0.0/16 is inside admin_cidrs[0] 10.0.0.0/8, so its rule would let no one new in. "
+        "Remove it (or narrow admin_cidrs[0] if it is wider than you meant).",
+        "admin_cidrs[2]: 10.1.2.0/24 is inside admin_cidrs[0] 10.0.0.0/8, so its rule would let no one new in. "
+        "Remove it (or narrow admin_cidrs[0] if it is wider than you meant).",
+    ]
+
+
+def test_a_block_inside_a_world_block_is_not_reported_twice(pubkey):
+    one_error(config(pubkey, admin_cidrs=["0.0.0.0/0", ADMIN]), "admin_cidrs[0]: 0.0.0.0/0 opens SSH")
+
+
+def test_duplicates_and_ipv6_hide_nothing_else(pubkey):
+    errors = f.config_errors(config(pubkey, admin_cidrs=[ADMIN, ADMIN, "::/0", "0.0.0.0/0", "bad"]))
+    assert [e.split(":")[0] for e in errors] == ["admin_cidrs[1]", "admin_cidrs[2]", "admin_cidrs[4]", "admin_cidrs[3]"]
+
+
+def addresses(count: int) -> list[str]:
+    return [f"198.51.{i // 256}.{i % 256}/32" for i in range(count)]
+
+
+@pytest.mark.parametrize(
+    ("count", "vpn_provider", "quota", "refused"),
+    [
+        (57, "openvpn_as", None, False),
+        (58, "openvpn_as", None, True),
+        (60, "client_vpn", None, False),
+        (61, "none", None, True),
+        (97, "openvpn_as", 100, False),
+        (98, "openvpn_as", "100", True),
+        (997, "openvpn_as", "1000", False),
+    ],
+)
+def test_admin_blocks_must_fit_the_dmz_security_group(pubkey, count, vpn_provider, quota, refused):
+    cfg = config(pubkey, admin_cidrs=addresses(count), vpn_provider=vpn_provider)
+    if vpn_provider != "openvpn_as":
+        del cfg["instances"]["vpn"]
+    if quota is not None:
+        cfg["security_group_rules_quota"] = quota
+    errors = f.config_errors(cfg)
+    if refused:
+        assert len(errors) == 1 and errors[0].startswith(f"admin_cidrs: {count} IPv4 blocks"), errors
+        assert "security_group_rules_quota" in errors[0]
+        assert ("443/tcp, 943/tcp, 1194/udp" in errors[0]) == (vpn_provider == "openvpn_as")
+    else:
+        assert errors == []
+
+
+@pytest.mark.parametrize("quota", [0, 1001, -1, "0x10", "60.0", 60.0, True, "", " 60", None, [60]])
+def test_bad_security_group_rules_quota(pubkey, quota):
+    one_error(config(pubkey, security_group_rules_quota=quota), "security_group_rules_quota:")
+
+
+@pytest.mark.parametrize(
+    "cidrs",
+    [
+        ["10.0.0.0/8"],
+        ["1.0.0.0/9", "1.128.0.0/9"],
+        [ADMIN, "198.51.100.0/24", "192.0.2.7/32"],
+        ["127.0.0.1/32"],  # lab mode's admin is this machine
+    ],
+)
+def test_good_admin_cidrs(pubkey, cidrs):
+    assert f.config_errors(config(pubkey, admin_cidrs=cidrs)) == []
+
+
+@pytest.mark.parametrize("cidrs", [["0.0.0.0/0"], ["0.0.0.0/1", "128.0.0.0/1"], [f"{i}.0.0.0/8" for i in range(40)]])
+def test_world_in_pieces_allowed_on_purpose(pubkey, cidrs):
+    assert f.config_errors(config(pubkey, admin_cidrs=cidrs, allow_world_ssh=True)) == []
+
+
+def many_tags(count: int) -> dict[str, str]:
+    return {f"Key{i}": "value" for i in range(count)}
+
+
+@pytest.mark.parametrize(
+    ("tags", "variable", "fragment"),
+    [
+        (many_tags(45), "extra_tags:", "45 tags, but AWS takes at most 50"),
+        ({"K" * 129: "v"}, "extra_tags:", "has 129 characters; AWS takes 1 to 128"),
+        ({"": "v"}, "extra_tags:", "has 0 characters"),
+        ({"CostCenter": "x" * 257}, "extra_tags.CostCenter:", "257 characters, but AWS takes at most 256"),
+        ({"CostCenter": "1234#5"}, "extra_tags.CostCenter:", "'#' (U+0023)"),
+        ({"Owner": "alice <a@example.org>"}, "extra_tags.Owner:", "'<' (U+003C)"),
+        ({"Team": "data 🧪"}, "extra_tags.Team:", "U+1F9EA"),
+        ({"Team": "a\tb"}, "extra_tags.Team:", "U+0009"),
+        ({"Team": "e\u0301"}, "extra_tags.Team:", "U+0301"),
+        ({"Team": "a\u2028b"}, "extra_tags.Team:", "U+2028"),
+        ({"Cost*Center": "1"}, "extra_tags:", "'*' (U+002A)"),
+        ({"aws:owner": "x"}, "extra_tags:", "starts with 'aws:'"),
+        ({"AWS:Owner": "x"}, "extra_tags:", "starts with 'aws:'"),
+        ({"Aws:Owner": "x"}, "extra_tags:", "starts with 'aws:'"),
+        ({"Owner": "aws:me"}, "extra_tags.Owner:", "starts with 'aws:'"),
+        ({"Owner": "AWS:me"}, "extra_tags.Owner:", "starts with 'aws:'"),
+        ({"CostCenter": 1234}, "extra_tags.CostCenter:", "is not a string"),
+        ({"CostCenter": None}, "extra_tags.CostCenter:", "is not a string"),
+        ({"CostCenter": True}, "extra_tags.CostCenter:", "is not a string"),
+        ({1234: "x"}, "extra_tags:", "is not a string"),
+        ({"Environment": "prod"}, "extra_tags.Environment:", "set by research-env itself"),
+        ({"environment": "prod"}, "extra_tags.environment:", "research-env's own Environment"),
+        ({"MANAGEDBY": "me"}, "extra_tags.MANAGEDBY:", "research-env's own ManagedBy"),
+        ({"name": "x"}, "extra_tags.name:", "research-env's own Name"),
+        ({"tier": "x"}, "extra_tags.tier:", "research-env's own Tier"),
+        ({"CostCenter": "1", "costcenter": "2"}, "extra_tags.costcenter:", "same key as extra_tags.CostCenter"),
+        ("CostCenter=1234", "extra_tags:", "is not a mapping"),
+    ],
+)
+def test_hostile_extra_tags(pubkey, tags, variable, fragment):
+    assert fragment in one_error(config(pubkey, extra_tags=tags), variable)
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        many_tags(44),
+        {"K" * 128: "v" * 256},
+        {"CostCenter": ""},
+        {"Cost Center": "Research & IT".replace("&", "and")},
+        {"Kostenstelle": "Forschung-Ä_1", "部門": "研究", "é": "ü ß", "x:y/z=+-@._": "a:b/c=d+e-f@g.h_i"},
+        {"Owner": "alice@example.org"},
+        {"Note": "thin\u00a0space and ideographic\u3000space"},
+    ],
+)
+def test_good_extra_tags(pubkey, tags):
+    assert f.config_errors(config(pubkey, extra_tags=tags)) == []
+
+
+@pytest.mark.parametrize(
+    ("project", "fragment"),
+    [
+        ("p" * 257, "257 characters"),
+        ("research env!", "'!' (U+0021)"),
+        ("aws:research", "starts with 'aws:'"),
+        ("", "empty"),
+        (None, "is not a string"),
+        (42, "is not a string"),
+    ],
+)
+def test_project_name_is_a_tag_value(pubkey, project, fragment):
+    assert fragment in one_error(config(pubkey, project_name=project), "project_name:")
+
+
+def test_project_name_may_be_a_long_unicode_tag_value(pubkey):
+    assert f.config_errors(config(pubkey, project_name="Étude génomique 2026 / " + "x" * 200)) == []
+
+
+# --- Integers and booleans from the command line ---------------------------------------------------
+
+INT_SETTINGS = [
+    ("jupyter_port", "9999", 9999),
+    ("filegator_port", "8081", 8081),
+    ("kms_deletion_window_days", "7", 7),
+    ("security_group_rules_quota", "100", 100),
+    ("instances__vpn__volume_gb", "40", 40),
+]
+
+
+@pytest.mark.parametrize(("setting", "text", "number"), INT_SETTINGS)
+def test_integers_given_as_decimal_strings_are_accepted(pubkey, setting, text, number):
+    assert f.config_errors(config(pubkey, **{setting: text})) == []
+    assert f.config_errors(config(pubkey, **{setting: number})) == []
+
+
+@pytest.mark.parametrize(("setting", "text", "number"), INT_SETTINGS)
+@pytest.mark.parametrize(
+    "bad",
+    [
+        True,
+        False,
+        9999.0,
+        "9999.0",
+        "",
+        " 9999",
+        "9999 ",
+        "+9999",
+        "-9999",
+        "1e3",
+        "0x22b8",
+        "9_999",
+        "\uff19\uff19\uff19\uff19",
+    ],
+)
+def test_integers_that_are_not_plain_decimal_are_refused(pubkey, setting, text, number, bad):
+    variable = setting.replace("__", ".") + ":"
+    one_error(config(pubkey, **{setting: bad}), variable)
+
+
+def test_a_string_port_still_may_not_equal_the_other(pubkey):
+    one_error(config(pubkey, jupyter_port="8080", filegator_port=8080), "filegator_port: equals jupyter_port")
+
+
+@pytest.mark.parametrize("setting", ["allow_world_ssh", "destroy_data", "efs_enabled"])
+@pytest.mark.parametrize("word", ["true", "false", "yes", "no", "on", "off", "1", "0", "True", "FALSE"])
+def test_booleans_given_as_the_words_of_ansibles_bool_filter(pubkey, setting, word):
+    assert f.config_errors(config(pubkey, **{setting: word})) == []
+
+
+@pytest.mark.parametrize("setting", ["allow_world_ssh", "destroy_data", "efs_enabled"])
+@pytest.mark.parametrize("word", [" true", "true\n", "y", "t", "enabled", "", 1, 0, 1.0, None])
+def test_booleans_the_bool_filter_would_misread_are_refused(pubkey, setting, word):
+    # `| bool` reads " true" as false (with a deprecation warning): preflight must not read it as true.
+    one_error(config(pubkey, **{setting: word}), f"{setting}:")
+
+
+@pytest.mark.parametrize(
+    ("setting", "variable"),
+    [("subnets__dmz__public", "subnets.dmz.public:"), ("instances__voila__eip", "instances.voila.eip:")],
+)
+def test_nested_booleans_stay_real_booleans(pubkey, setting, variable):
+    # The playbooks test these as they are (`if item.value.public`, `selectattr('value.eip')`), where
+    # the string "false" counts as true.
+    one_error(config(pubkey, **{setting: "false"}), variable)
+
+
+# --- Other names and values ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "variable"),
+    [
+        ({"availability_zone": "us-east-1"}, "availability_zone:"),
+        ({"availability_zone": "us-east-1aa"}, "availability_zone:"),
+        ({"availability_zone": "us-east-1-bos-1a"}, "availability_zone:"),
+        ({"availability_zone": "us-east-1A"}, "availability_zone:"),
+        ({"availability_zone": 1}, "availability_zone:"),
+        ({"aws_region": "us-east-12"}, "aws_region:"),
+        ({"aws_region": "us-east-\uff11"}, "aws_region:"),
+        ({"instances__vpn__ami_id": "ami-0123456789"}, "instances.vpn.ami_id:"),
+        ({"instances__vpn__ami_id": "ami-0123456789ABCDEF0"}, "instances.vpn.ami_id:"),
+        ({"instances__vpn__subnet": ["dmz"]}, "instances.vpn.subnet:"),
+        ({"instances__vpn__subnet": None}, "instances.vpn.subnet:"),
+        ({"ami_owner": "09972010947\uff17"}, "ami_owner:"),
+        ({"ami_owner": 99720109477}, "ami_owner:"),
+        ({"ami_name_filter": " ubuntu/*"}, "ami_name_filter:"),
+        ({"ami_name_filter": ""}, "ami_name_filter:"),
+        ({"env_name": "lab--x"}, "env_name:"),
+        ({"env_name": "\uff4c\uff41\uff42"}, "env_name:"),
+        ({"subnets__dmz__cidr": "10.0.1.0/15"}, "subnets.dmz.cidr:"),
+    ],
+)
+def test_other_hostile_values(pubkey, changes, variable):
+    one_error(config(pubkey, **changes), variable)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"availability_zone": "us-east-1f"},
+        {"aws_region": "eu-west-1", "inventory_region": "eu-west-1", "availability_zone": "eu-west-1c"},
+        {"aws_region": "us-gov-west-1", "inventory_region": "us-gov-west-1"},
+        {"instances__vpn__ami_id": "ami-0123abcd"},
+        {"instances__vpn__type": "c7gn.16xlarge"},
+        {"instances__vpn__type": "u-6tb1.metal"},
+        {"ami_owner": "amazon"},
+        {"ami_name_filter": "al2023-ami-2023.*-kernel-6.1-x86_64"},
+    ],
+)
+def test_other_good_values(pubkey, changes):
+    assert f.config_errors(config(pubkey, **changes)) == []
+
+
+def test_a_bad_region_is_reported_once(pubkey):
+    cfg = config(pubkey, aws_region="mars-1", availability_zone="us-east-1a")
+    cfg["inventory_region"] = "us-east-1"
+    one_error(cfg, "aws_region:")
+
+
+def test_one_bucket_name_one_message():
+    assert len(f.bucket_name_errors("192.168.5.4")) == 1
+
+
+ODD_VALUES = [None, 0, 1, True, 1.5, "", "x\n", [], ["a"], {}, {"a": 1}, {1: 2}, [[1]]]
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "env_name",
+        "project_name",
+        "aws_region",
+        "extra_tags",
+        "vpc_cidr",
+        "subnets",
+        "availability_zone",
+        "admin_cidrs",
+        "allow_world_ssh",
+        "security_group_rules_quota",
+        "nat_mode",
+        "vpn_provider",
+        "jupyter_port",
+        "filegator_port",
+        "instances",
+        "destroy_data",
+        "efs_enabled",
+        "kms_deletion_window_days",
+        "ami_owner",
+        "ami_name_filter",
+        "subnets__dmz",
+        "subnets__dmz__cidr",
+        "instances__vpn",
+        "instances__vpn__subnet",
+        "instances__vpn__volume_gb",
+        "instances__vpn__eip",
+    ],
+)
+def test_odd_types_are_reported_not_raised(pubkey, setting):
+    for value in ODD_VALUES:
+        errors = f.config_errors(config(pubkey, **{setting: copy.deepcopy(value)}))
+        assert all(isinstance(e, str) and ":" in e for e in errors)
+
+
+# --- The shipped configurations are clean ------------------------------------------------------------
+
+
+# The settings playbooks/preflight.yml hands the filter (besides the key file and the inventory's).
+PREFLIGHT_KEYS = [
+    "env_name",
+    "project_name",
+    "aws_region",
+    "extra_tags",
+    "vpc_cidr",
+    "subnets",
+    "availability_zone",
+    "admin_cidrs",
+    "allow_world_ssh",
+    "security_group_rules_quota",
+    "nat_mode",
+    "vpn_provider",
+    "jupyter_port",
+    "filegator_port",
+    "instances",
+    "destroy_data",
+    "efs_enabled",
+    "kms_deletion_window_days",
+    "ami_owner",
+    "ami_name_filter",
+]
+
+
+def shipped(*files: str) -> dict:
+    """What preflight.yml hands the filter, from the YAML files a run reads."""
+    values: dict = {}
+    for name in files:
+        values.update(yaml.safe_load((REPO / name).read_text()))
+    return {key: values[key] for key in PREFLIGHT_KEYS if key in values}
+
+
+def test_group_vars_defaults_are_clean(pubkey):
+    cfg = shipped("group_vars/all/main.yml") | {"ssh_public_key_file": str(pubkey.with_suffix(".pub"))}
+    assert f.config_errors(cfg) == []
+
+
+def test_lab_settings_are_clean(pubkey):
+    cfg = shipped("group_vars/all/main.yml", "lab/lab.yml") | {"ssh_public_key_file": str(pubkey.with_suffix(".pub"))}
+    assert cfg["env_name"] == "lab" and cfg["admin_cidrs"] == ["127.0.0.1/32"]
+    assert f.config_errors(cfg) == []

@@ -65,3 +65,47 @@ def test_cost_estimate_names_types_it_has_no_price_for():
     cost = f.cost_estimate(hosts, 0, {"t3.small": 0.0208})
     assert cost["unpriced"] == ["p5.48xlarge"]
     assert cost["items"] == {"p5.48xlarge": 1}
+
+
+INSTANCES = {
+    "vpn": {"type": "t3.small"},
+    "jupyter": {"type": "m7g.large", "ami_id": "ami-0123456789abcdef0"},
+}
+
+
+def test_instance_types_not_offered_in_the_zone_are_named():
+    errors = f.instance_type_errors(INSTANCES, ["t3.small", "t3.large"], "us-east-1a")
+    assert len(errors) == 1 and errors[0].startswith(
+        "instances.jupyter.type: 'm7g.large' is not an instance type offered"
+    )
+    assert f.instance_type_errors(INSTANCES, ["t3.small", "m7g.large"], "us-east-1a") == []
+
+
+@pytest.mark.parametrize(
+    ("given", "matching", "fragment"),
+    [
+        (
+            [],
+            [{"architecture": "x86_64", "image_id": "ami-1"}],
+            "instances.jupyter.ami_id: ami-0123456789abcdef0 is not",
+        ),
+        (
+            [{"image_id": "ami-0123456789abcdef0", "architecture": "x86_64", "state": "available"}],
+            [{"architecture": "x86_64", "image_id": "ami-1"}],
+            "is an x86_64 image, but m7g.large runs arm64",
+        ),
+        (
+            [{"image_id": "ami-0123456789abcdef0", "architecture": "arm64", "state": "available"}],
+            [{"architecture": "arm64", "image_id": "ami-1"}],
+            "ami_name_filter: no available image of owner 099720109477 matches 'ubuntu/*' for x86_64",
+        ),
+    ],
+)
+def test_image_errors(given, matching, fragment):
+    (error,) = f.image_errors(INSTANCES, given, matching, "us-east-1", "099720109477", "ubuntu/*")
+    assert fragment in error
+
+
+def test_images_that_fit():
+    given = [{"image_id": "ami-0123456789abcdef0", "architecture": "arm64", "state": "available"}]
+    assert f.image_errors(INSTANCES, given, [{"architecture": "x86_64"}], "us-east-1", "o", "n") == []
