@@ -4,73 +4,20 @@ in-process (moto knows the offerings of its regions, zones and zone ids)."""
 from __future__ import annotations
 
 import functools
-import importlib.util
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import boto3
 import pytest
+from modules import REGION, ansible_doc, load_module, run_module
 from moto import mock_aws
 
-REPO = Path(__file__).resolve().parents[2]
-MODULE_PATH = REPO / "plugins" / "modules" / "ec2_instance_type_offerings_info.py"
-REGION = "us-east-1"
-
-
-def _load_module():
-    spec = importlib.util.spec_from_file_location("ec2_instance_type_offerings_info", MODULE_PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["ec2_instance_type_offerings_info"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-m = _load_module()
-
-
-@functools.cache
-def _shared_loader():
-    import botocore.loaders
-
-    return botocore.loaders.create_loader()
-
-
-@pytest.fixture(autouse=True)
-def shared_botocore_loader(monkeypatch):
-    """Each module run makes its clients in a new boto3 session, which parses the services' JSON models again:
-    most of an in-process run's time. The tests share one loader (what the module does is unchanged)."""
-    import botocore.session
-
-    monkeypatch.setattr(botocore.session, "create_loader", lambda *_args, **_kwargs: _shared_loader())
-
-
-@pytest.fixture
-def aws_env(monkeypatch):
-    """Dummy credentials only, and nothing that could send the SDK elsewhere than the emulator."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_URL", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+m = load_module("ec2_instance_type_offerings_info")
+run_main = functools.partial(run_module, m)
 
 
 @pytest.fixture
 def ec2(aws_env):
     with mock_aws():
         yield boto3.client("ec2", region_name=REGION)
-
-
-def run_main(args: dict, capsys) -> tuple[int, dict]:
-    from ansible.module_utils.testing import patch_module_args
-
-    with patch_module_args({"region": REGION, **args}), pytest.raises(SystemExit) as exit_info:
-        m.main()
-    return exit_info.value.code, json.loads(capsys.readouterr().out)
 
 
 # ----------------------------------------------------------------------------------------------- pure logic
@@ -172,22 +119,7 @@ def test_a_bad_location_type_is_refused(ec2, capsys):
 
 
 def test_ansible_doc_renders_the_module():
-    env = {**os.environ, "ANSIBLE_HOME": str(REPO / ".ansible")}
-    proc = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-doc"),
-            "-M",
-            str(REPO / "plugins" / "modules"),
-            "--json",
-            "ec2_instance_type_offerings_info",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    doc = json.loads(proc.stdout)["ec2_instance_type_offerings_info"]
+    doc = ansible_doc("ec2_instance_type_offerings_info")
     assert {"location_type", "locations", "instance_types", "region"} <= set(doc["doc"]["options"])
     assert any("DescribeInstanceTypeOfferings" in line for line in doc["doc"]["description"])
     assert {"offerings", "instance_types", "not_offered"} <= set(doc["return"])

@@ -15,20 +15,10 @@ import boto3
 import moto_server  # noqa: F401 - patches moto in place, as the server does
 import pytest
 from botocore.exceptions import ClientError
-from emulator import DUMMY_ENV, Emulator
+from emulator import Emulator
 from moto import mock_aws
 
 REGION = "us-east-1"
-
-
-@pytest.fixture
-def aws_env(monkeypatch):
-    """Dummy credentials only, and nothing that could send the SDK elsewhere than the emulator."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_URL", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in DUMMY_ENV.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 @pytest.fixture
@@ -218,37 +208,41 @@ def test_delete_unknown_vpc_is_not_found(ec2):
 # ---------------------------------------------------------------------------------------- DeleteSubnet
 
 
-def _subnet_instance(aws, net):
+# Each puts one network interface in net's subnet (all but the NAT gateway's with net's group) and returns
+# what removes it again; the DeleteSecurityGroup cases below use them too.
+
+
+def _instance(aws, net):
     instance = launch(aws["ec2"], net["subnet"], [net["group"]])
     return lambda: aws["ec2"].terminate_instances(InstanceIds=[instance])
 
 
-def _subnet_nat_gateway(aws, net):
+def _nat_gateway(aws, net):
     nat, _ = nat_gateway(aws["ec2"], net["subnet"])
     return lambda: aws["ec2"].delete_nat_gateway(NatGatewayId=nat)
 
 
-def _subnet_mount_target(aws, net):
+def _mount_target(aws, net):
     _, target = mount_target(aws, net)
     return lambda: aws["efs"].delete_mount_target(MountTargetId=target)
 
 
-def _subnet_interface_endpoint(aws, net):
+def _interface_endpoint(aws, net):
     endpoint = interface_endpoint(aws["ec2"], net)
     return lambda: aws["ec2"].delete_vpc_endpoints(VpcEndpointIds=[endpoint])
 
 
-def _subnet_network_interface(aws, net):
+def _network_interface(aws, net):
     eni = aws["ec2"].create_network_interface(SubnetId=net["subnet"], Groups=[net["group"]])
     return lambda: aws["ec2"].delete_network_interface(NetworkInterfaceId=eni["NetworkInterface"]["NetworkInterfaceId"])
 
 
 SUBNET_DEPENDENCIES = {
-    "instance": _subnet_instance,
-    "NAT gateway": _subnet_nat_gateway,
-    "EFS mount target": _subnet_mount_target,
-    "interface endpoint": _subnet_interface_endpoint,
-    "network interface": _subnet_network_interface,
+    "instance": _instance,
+    "NAT gateway": _nat_gateway,
+    "EFS mount target": _mount_target,
+    "interface endpoint": _interface_endpoint,
+    "network interface": _network_interface,
 }
 
 
@@ -286,23 +280,6 @@ def test_delete_unknown_subnet_is_not_found(ec2):
 # ------------------------------------------------------------------------------- DeleteSecurityGroup
 
 
-def _group_instance(aws, net):
-    instance = launch(aws["ec2"], net["subnet"], [net["group"]])
-    return lambda: aws["ec2"].terminate_instances(InstanceIds=[instance])
-
-
-def _group_network_interface(aws, net):
-    return _subnet_network_interface(aws, net)
-
-
-def _group_mount_target(aws, net):
-    return _subnet_mount_target(aws, net)
-
-
-def _group_interface_endpoint(aws, net):
-    return _subnet_interface_endpoint(aws, net)
-
-
 def _rule_from(ec2, net, direction: str):
     other = ec2.create_security_group(GroupName="efs", Description="efs", VpcId=net["vpc"])["GroupId"]
     permission = {
@@ -326,10 +303,10 @@ def _group_egress_rule(aws, net):
 
 
 GROUP_DEPENDENCIES = {
-    "instance": _group_instance,
-    "network interface": _group_network_interface,
-    "EFS mount target": _group_mount_target,
-    "interface endpoint": _group_interface_endpoint,
+    "instance": _instance,
+    "network interface": _network_interface,
+    "EFS mount target": _mount_target,
+    "interface endpoint": _interface_endpoint,
     "ingress rule of another group": _group_ingress_rule,
     "egress rule of another group": _group_egress_rule,
 }

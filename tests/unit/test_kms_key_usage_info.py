@@ -6,63 +6,17 @@ from __future__ import annotations
 
 import functools
 import importlib
-import importlib.util
-import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import boto3
 import moto.ec2.models  # noqa: F401 - loaded before moto_server may set MOTO_AMIS_PATH (see import_moto_server)
 import pytest
 from botocore.exceptions import ClientError
+from modules import ACCOUNT, REGION, REPO, ansible_adhoc, ansible_doc, load_module, run_module
 from moto import mock_aws
 
-REPO = Path(__file__).resolve().parents[2]
-MODULE_PATH = REPO / "plugins" / "modules" / "kms_key_usage_info.py"
-REGION = "us-east-1"
-ACCOUNT = "123456789012"  # moto's default account
-
-
-def _load_module():
-    spec = importlib.util.spec_from_file_location("kms_key_usage_info", MODULE_PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["kms_key_usage_info"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-m = _load_module()
-
-
-@functools.cache
-def _shared_loader():
-    import botocore.loaders
-
-    return botocore.loaders.create_loader()
-
-
-@pytest.fixture(autouse=True)
-def shared_botocore_loader(monkeypatch):
-    """Each module run makes its clients in a new boto3 session, which parses the services' JSON models again:
-    most of an in-process run's time. The tests share one loader (what the module does is unchanged)."""
-    import botocore.session
-
-    monkeypatch.setattr(botocore.session, "create_loader", lambda *_args, **_kwargs: _shared_loader())
-
-
-@pytest.fixture
-def aws_env(monkeypatch):
-    """Dummy credentials only, and nothing that could send the SDK elsewhere than the emulator."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_URL", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+m = load_module("kms_key_usage_info")
+run_main = functools.partial(run_module, m)
 
 
 class Env:
@@ -100,14 +54,6 @@ class Env:
 def env(aws_env):
     with mock_aws():
         yield Env()
-
-
-def run_main(args: dict, capsys) -> tuple[int, dict]:
-    from ansible.module_utils.testing import patch_module_args
-
-    with patch_module_args({"region": REGION, **args}), pytest.raises(SystemExit) as exit_info:
-        m.main()
-    return exit_info.value.code, json.loads(capsys.readouterr().out)
 
 
 def by_name(result: dict) -> dict[str, dict]:
@@ -534,22 +480,7 @@ def test_a_snapshot_of_an_encrypted_volume_is_found(env, capsys, monkeypatch):
 
 
 def test_ansible_doc_renders_the_module():
-    env = {**os.environ, "ANSIBLE_HOME": str(REPO / ".ansible")}
-    proc = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-doc"),
-            "-M",
-            str(REPO / "plugins" / "modules"),
-            "--json",
-            "kms_key_usage_info",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    doc = json.loads(proc.stdout)["kms_key_usage_info"]
+    doc = ansible_doc("kms_key_usage_info")
     assert {"key_id", "object_scan_limit", "skip_object_scan", "object_scan_workers", "region"} <= set(
         doc["doc"]["options"]
     )
@@ -557,64 +488,6 @@ def test_ansible_doc_renders_the_module():
 
 
 # -------------------------------------------------------------- through Ansible, against a moto server
-
-
-@pytest.fixture
-def moto_server(tmp_path, aws_env):
-    """A moto server on 127.0.0.1 started by scripts/emulator.py (its own process, so it is reaped
-    when stopped), stopped again at the end."""
-    state = tmp_path / "emulator"
-    command = [sys.executable, str(REPO / "scripts" / "emulator.py")]
-    started = subprocess.run(
-        [*command, "start", "--host", "127.0.0.1", "--state-dir", str(state)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    yield started.stdout.strip()
-    subprocess.run([*command, "stop", "--state-dir", str(state)], capture_output=True, timeout=60, check=True)
-
-
-def ansible_adhoc(module: str, module_args: dict, endpoint: str, *extra: str) -> tuple[int, dict]:
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_LIBRARY=str(REPO / "plugins" / "modules"),
-        ANSIBLE_HOME=str(REPO / ".ansible"),
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-        ANSIBLE_NOCOLOR="1",
-        AWS_ENDPOINT_URL=endpoint,
-        PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
-    )
-    proc = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible"),
-            "localhost",
-            "-c",
-            "local",
-            "-i",
-            "localhost,",
-            "-e",
-            f"ansible_python_interpreter={sys.executable}",
-            "-m",
-            module,
-            "-a",
-            json.dumps(module_args),
-            *extra,
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    try:
-        output = json.loads(proc.stdout)
-    except ValueError:
-        pytest.fail(f"ansible printed no JSON (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return proc.returncode, output["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
 
 def test_key_usage_then_bucket_destroy_through_ansible_against_a_moto_server(moto_server):

@@ -622,49 +622,6 @@ def test_one_bucket_name_one_message():
     assert len(f.bucket_name_errors("192.168.5.4")) == 1
 
 
-ODD_VALUES = [None, 0, 1, True, 1.5, "", "x\n", [], ["a"], {}, {"a": 1}, {1: 2}, [[1]]]
-
-
-@pytest.mark.parametrize(
-    "setting",
-    [
-        "env_name",
-        "project_name",
-        "aws_region",
-        "extra_tags",
-        "vpc_cidr",
-        "subnets",
-        "availability_zone",
-        "admin_cidrs",
-        "allow_world_ssh",
-        "security_group_rules_quota",
-        "nat_mode",
-        "vpn_provider",
-        "jupyter_port",
-        "filegator_port",
-        "instances",
-        "destroy_data",
-        "efs_enabled",
-        "kms_deletion_window_days",
-        "ami_owner",
-        "ami_name_filter",
-        "subnets__dmz",
-        "subnets__dmz__cidr",
-        "instances__vpn",
-        "instances__vpn__subnet",
-        "instances__vpn__volume_gb",
-        "instances__vpn__eip",
-    ],
-)
-def test_odd_types_are_reported_not_raised(pubkey, setting):
-    for value in ODD_VALUES:
-        errors = f.config_errors(config(pubkey, **{setting: copy.deepcopy(value)}))
-        assert all(isinstance(e, str) and ":" in e for e in errors)
-
-
-# --- The shipped configurations are clean ------------------------------------------------------------
-
-
 # The settings playbooks/preflight.yml hands the filter (besides the key file and the inventory's).
 PREFLIGHT_KEYS = [
     "env_name",
@@ -688,6 +645,29 @@ PREFLIGHT_KEYS = [
     "ami_owner",
     "ami_name_filter",
 ]
+
+ODD_VALUES = [None, 0, 1, True, 1.5, "", "x\n", [], ["a"], {}, {"a": 1}, {1: 2}, [[1]]]
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        *PREFLIGHT_KEYS,
+        "subnets__dmz",
+        "subnets__dmz__cidr",
+        "instances__vpn",
+        "instances__vpn__subnet",
+        "instances__vpn__volume_gb",
+        "instances__vpn__eip",
+    ],
+)
+def test_odd_types_are_reported_not_raised(pubkey, setting):
+    for value in ODD_VALUES:
+        errors = f.config_errors(config(pubkey, **{setting: copy.deepcopy(value)}))
+        assert all(isinstance(e, str) and ":" in e for e in errors)
+
+
+# --- The shipped configurations are clean ------------------------------------------------------------
 
 
 def shipped(*files: str) -> dict:

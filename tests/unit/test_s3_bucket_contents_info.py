@@ -3,23 +3,11 @@ against the emulator in tests/integration/test_teardown_states.py)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
-MODULE = Path(__file__).resolve().parents[2] / "plugins" / "modules" / "s3_bucket_contents_info.py"
-
-
-def load():
-    spec = importlib.util.spec_from_file_location("s3_bucket_contents_info", MODULE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from modules import load_module
 
 
 def test_counts_across_pages():
-    mod = load()
+    mod = load_module("s3_bucket_contents_info")
     totals = mod.empty_totals()
     pages = [
         {
@@ -47,7 +35,7 @@ def test_counts_across_pages():
 
 
 def test_sample_is_capped():
-    mod = load()
+    mod = load_module("s3_bucket_contents_info")
     totals = mod.empty_totals()
     page = {"Versions": [{"Key": f"k{i}", "IsLatest": True, "Size": 1} for i in range(50)]}
     mod.count_page(page, totals, sample_size=5)

@@ -5,62 +5,17 @@ themselves are counted or inspected). The run through Ansible is in test_kms_key
 from __future__ import annotations
 
 import functools
-import importlib.util
-import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import boto3
 import pytest
+from modules import ACCOUNT, REGION, ansible_doc, load_module, run_module
 from moto import mock_aws
 
-REPO = Path(__file__).resolve().parents[2]
-MODULE_PATH = REPO / "plugins" / "modules" / "s3_bucket_destroy.py"
-REGION = "us-east-1"
-ACCOUNT = "123456789012"  # moto's default account
 BUCKET = "researchenv-notebooks-123456789012"
 
-
-def _load_module():
-    spec = importlib.util.spec_from_file_location("s3_bucket_destroy", MODULE_PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["s3_bucket_destroy"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-m = _load_module()
-
-
-@functools.cache
-def _shared_loader():
-    import botocore.loaders
-
-    return botocore.loaders.create_loader()
-
-
-@pytest.fixture(autouse=True)
-def shared_botocore_loader(monkeypatch):
-    """Each module run makes its clients in a new boto3 session, which parses the services' JSON models again:
-    most of an in-process run's time. The tests share one loader (what the module does is unchanged)."""
-    import botocore.session
-
-    monkeypatch.setattr(botocore.session, "create_loader", lambda *_args, **_kwargs: _shared_loader())
-
-
-@pytest.fixture
-def aws_env(monkeypatch):
-    """Dummy credentials only, and nothing that could send the SDK elsewhere than the emulator."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_URL", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+m = load_module("s3_bucket_destroy")
+run_main = functools.partial(run_module, m)
 
 
 @pytest.fixture
@@ -98,14 +53,6 @@ def record_calls(client) -> list[tuple[str, dict]]:
 
     client.meta.events.register("before-parameter-build.s3", hook)
     return seen
-
-
-def run_main(args: dict, capsys) -> tuple[int, dict]:
-    from ansible.module_utils.testing import patch_module_args
-
-    with patch_module_args({"region": REGION, **args}), pytest.raises(SystemExit) as exit_info:
-        m.main()
-    return exit_info.value.code, json.loads(capsys.readouterr().out)
 
 
 def bucket_exists(client, name: str = BUCKET) -> bool:
@@ -395,21 +342,6 @@ def test_an_object_lock_refusal_keeps_the_bucket_and_the_record_says_what_went(s
 
 
 def test_ansible_doc_renders_the_module():
-    env = {**os.environ, "ANSIBLE_HOME": str(REPO / ".ansible")}
-    proc = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-doc"),
-            "-M",
-            str(REPO / "plugins" / "modules"),
-            "--json",
-            "s3_bucket_destroy",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    doc = json.loads(proc.stdout)["s3_bucket_destroy"]
+    doc = ansible_doc("s3_bucket_destroy")
     assert {"name", "expected_owner", "region", "endpoint_url"} <= set(doc["doc"]["options"])
     assert {"existed", "bucket_deleted", "destroyed", "counts", "api_calls"} <= set(doc["return"])

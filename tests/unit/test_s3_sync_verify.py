@@ -8,49 +8,26 @@ multipart ETags the module must reproduce are the ones a real upload produces, n
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import importlib.util
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import boto3
 import pytest
 from boto3.s3.transfer import TransferConfig
+from modules import ansible_adhoc, ansible_doc, load_module, run_module
 from moto import mock_aws
 
-REPO = Path(__file__).resolve().parents[2]
-MODULE_PATH = REPO / "plugins" / "modules" / "s3_sync_verify.py"
 MIB = 1024 * 1024
 BUCKET = "researchenv-notebooks-123456789012"
 
-
-def _load_module():
-    spec = importlib.util.spec_from_file_location("s3_sync_verify", MODULE_PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["s3_sync_verify"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-m = _load_module()
+m = load_module("s3_sync_verify")
+run_main = functools.partial(run_module, m, region=None)
 
 
 # --------------------------------------------------------------------------------------------- helpers
-
-
-@pytest.fixture
-def aws_env(monkeypatch):
-    """Dummy credentials only, and nothing that could send the SDK elsewhere than the emulator."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_URL", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 @pytest.fixture
@@ -151,16 +128,7 @@ def test_documentation_describes_exactly_the_argument_spec():
 
 
 def test_ansible_doc_renders_the_module():
-    env = {**os.environ, "ANSIBLE_LIBRARY": str(REPO / "plugins" / "modules"), "ANSIBLE_HOME": str(REPO / ".ansible")}
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-doc"), "--json", "s3_sync_verify"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    doc = json.loads(proc.stdout)["s3_sync_verify"]["doc"]
+    doc = ansible_doc("s3_sync_verify")["doc"]
     assert {"bucket", "path", "endpoint_url", "region", "access_key"} <= set(doc["options"])
     assert any(r.startswith("boto3") for r in doc["requirements"])
 
@@ -526,14 +494,6 @@ def test_symlinks_are_followed_unless_told_otherwise(s3, tree, tmp_path):
 # ----------------------------------------------------------------------- the module's main(), in-process
 
 
-def run_main(args: dict, capsys) -> tuple[int, dict]:
-    from ansible.module_utils.testing import patch_module_args
-
-    with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
-        m.main()
-    return exit_info.value.code, json.loads(capsys.readouterr().out)
-
-
 def test_main_reports_and_changes_nothing_even_in_check_mode(s3, tree, capsys):
     upload_tree(s3, tree, "notebooks/")
     args = {"bucket": BUCKET, "prefix": "notebooks", "path": str(tree), "region": "us-east-1"}
@@ -574,64 +534,6 @@ def test_main_fails_clearly_on_bad_input(s3, tree, capsys, override, message):
 # -------------------------------------------------------------- through Ansible, against a moto server
 
 
-@pytest.fixture
-def moto_server(tmp_path, aws_env):
-    """A moto server on 127.0.0.1 started by scripts/emulator.py (its own process, so it is reaped
-    when stopped), stopped again at the end."""
-    state = tmp_path / "emulator"
-    command = [sys.executable, str(REPO / "scripts" / "emulator.py")]
-    started = subprocess.run(
-        [*command, "start", "--host", "127.0.0.1", "--state-dir", str(state)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    yield started.stdout.strip()
-    subprocess.run([*command, "stop", "--state-dir", str(state)], capture_output=True, timeout=60, check=True)
-
-
-def ansible_adhoc(module_args: dict, endpoint: str, *extra: str) -> tuple[int, dict]:
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_LIBRARY=str(REPO / "plugins" / "modules"),
-        ANSIBLE_HOME=str(REPO / ".ansible"),
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-        ANSIBLE_NOCOLOR="1",
-        AWS_ENDPOINT_URL=endpoint,
-        PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
-    )
-    proc = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible"),
-            "localhost",
-            "-c",
-            "local",
-            "-i",
-            "localhost,",
-            "-e",
-            f"ansible_python_interpreter={sys.executable}",
-            "-m",
-            "s3_sync_verify",
-            "-a",
-            json.dumps(module_args),
-            *extra,
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    try:
-        output = json.loads(proc.stdout)
-    except ValueError:
-        pytest.fail(f"ansible printed no JSON (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return proc.returncode, output["plays"][0]["tasks"][0]["hosts"]["localhost"]
-
-
 def test_through_ansible_against_a_moto_server(moto_server, tree):
     client = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
     client.create_bucket(Bucket=BUCKET)
@@ -640,15 +542,15 @@ def test_through_ansible_against_a_moto_server(moto_server, tree):
     upload_tree(client, tree / "big", "notebooks/big/", TransferConfig(multipart_threshold=5 * MIB))
     args = {"bucket": BUCKET, "prefix": "notebooks/", "path": str(tree), "fail_on_drift": True}
 
-    rc, result = ansible_adhoc(args, moto_server)
+    rc, result = ansible_adhoc("s3_sync_verify", args, moto_server)
     assert rc == 0, result
     assert result["changed"] is False and result["in_sync"] is True
     assert result["counts"]["identical"] == 9 and result["list_calls"] == 1
 
-    rc, result = ansible_adhoc(args, moto_server, "--check")
+    rc, result = ansible_adhoc("s3_sync_verify", args, moto_server, "--check")
     assert rc == 0 and result["in_sync"] is True
 
     write(tree, "nb3.ipynb", notebook(3).replace(b"x = 3", b"x = 4"))
-    rc, result = ansible_adhoc(args, moto_server)
+    rc, result = ansible_adhoc("s3_sync_verify", args, moto_server)
     assert rc == 2 and result["failed"] is True
     assert result["etag_differs"] == ["nb3.ipynb"] and "1 difference(s)" in result["msg"]
