@@ -120,7 +120,6 @@ api_calls:
 """
 
 import fnmatch
-import threading
 from typing import Any
 
 try:
@@ -128,24 +127,9 @@ try:
 except ImportError:
     pass  # AnsibleAWSModule reports a missing botocore
 
+from ansible.module_utils.research_env_calls import CallCounter
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-
-
-class CallCounter:
-    """Counts the API operations the module's clients perform: the bench compares modules by it."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self._lock = threading.Lock()
-
-    def watch(self, client: Any) -> Any:
-        client.meta.events.register("before-call", self._count)
-        return client
-
-    def _count(self, **_kwargs: Any) -> None:
-        with self._lock:
-            self.calls += 1
 
 
 def build_filters(locations: list[str], instance_types: list[str]) -> list[dict]:

@@ -102,7 +102,6 @@ api_calls:
 """
 
 import re
-import threading
 from typing import Any
 
 try:
@@ -110,6 +109,7 @@ try:
 except ImportError:
     pass  # AnsibleAWSModule reports a missing botocore
 
+from ansible.module_utils.research_env_calls import CallCounter
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -117,22 +117,6 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 # KMS's own rule for alias names (CreateAlias), after the mandatory prefix.
 _ALIAS_RE = re.compile(r"^alias/[a-zA-Z0-9/_-]+$")
 ALIAS_MAX_LENGTH = 256
-
-
-class CallCounter:
-    """Counts the API operations the module's clients perform: the bench compares modules by it."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self._lock = threading.Lock()
-
-    def watch(self, client: Any) -> Any:
-        client.meta.events.register("before-call", self._count)
-        return client
-
-    def _count(self, **_kwargs: Any) -> None:
-        with self._lock:
-            self.calls += 1
 
 
 def canonical_alias_name(name: str | None) -> str:

@@ -305,7 +305,6 @@ api_calls:
   sample: 14
 """
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -315,6 +314,7 @@ try:
 except ImportError:
     pass  # AnsibleAWSModule reports a missing botocore
 
+from ansible.module_utils.research_env_calls import CallCounter
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -323,23 +323,6 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_ta
 MAX_OBJECTS_REPORTED = 1000
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 GONE = ("404", "NoSuchKey", "NoSuchVersion")
-
-
-class CallCounter:
-    """Counts the API operations the module's clients perform: the bench compares modules by it. Thread-safe,
-    HeadObject runs in a pool."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self._lock = threading.Lock()
-
-    def watch(self, client: Any) -> Any:
-        client.meta.events.register("before-call", self._count)
-        return client
-
-    def _count(self, **_kwargs: Any) -> None:
-        with self._lock:
-            self.calls += 1
 
 
 class Clients:

@@ -170,7 +170,6 @@ api_calls:
   sample: 4
 """
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -180,6 +179,7 @@ try:
 except ImportError:
     pass  # AnsibleAWSModule reports a missing botocore
 
+from ansible.module_utils.research_env_calls import CallCounter
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -187,22 +187,6 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 DELETE_BATCH = 1000  # the most DeleteObjects takes in one call
 MAX_REPORTED_REMAINING = 1000
 MAX_NAMED_IN_MESSAGE = 10
-
-
-class CallCounter:
-    """Counts the API operations the module's clients perform: the bench compares modules by it."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self._lock = threading.Lock()
-
-    def watch(self, client: Any) -> Any:
-        client.meta.events.register("before-call", self._count)
-        return client
-
-    def _count(self, **_kwargs: Any) -> None:
-        with self._lock:
-            self.calls += 1
 
 
 def iso_utc(value: datetime | str | None) -> str | None:
