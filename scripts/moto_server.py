@@ -45,6 +45,8 @@ DeleteNatGateway disassociates the gateway's Elastic IP and deletes its network 
 kept both, so the subnet, the Elastic IP and the internet gateway stayed held).
 CreateSnapshot of an encrypted volume answers and describes the snapshot with the volume's
 KmsKeyId, as AWS does (moto left it out; CopySnapshot already keeps the KmsKeyId it is given).
+GetBucketTagging answers a tag with an empty value with an empty <Value/>, as AWS does (moto left
+the element out).
 Nothing else is altered.
 
 The images moto offers are replaced by emulator-amis.json: stand-ins for the Canonical Ubuntu and
@@ -60,6 +62,7 @@ import os
 import sys
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 # Read by moto when it is imported: set it first.
 os.environ.setdefault("MOTO_AMIS_PATH", str(Path(__file__).with_name("emulator-amis.json")))
@@ -77,6 +80,7 @@ from moto.efs.responses import EFSResponse
 from moto.iam.responses import IamResponse
 from moto.kms.models import KmsBackend
 from moto.s3.models import FakeBucket
+from moto.s3.responses import S3Response
 from moto.server import main
 
 # Mutated in place: moto's tag code holds a reference to this very dict.
@@ -174,6 +178,30 @@ IamResponse.list_instance_profiles = _list_instance_profiles_by_path
 EFSResponse.describe_tags = _efs_describe_tags
 EFSResponse.create_tags = _efs_create_tags
 EFSResponse.delete_tags = _efs_delete_tags
+
+# --- GetBucketTagging with an empty tag value -------------------------------------------------------
+# AWS answers <Value></Value> for a tag whose value is empty; moto's serializer leaves the element out,
+# and the amazon.aws modules then fail on a missing "Value" (extra_tags: {Reviewed: ""}).
+_get_bucket_tags = S3Response.get_bucket_tags
+S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+
+
+def _get_bucket_tags_with_empty_values(self: S3Response) -> Any:
+    answer = _get_bucket_tags(self)
+    tags = self.backend.get_bucket_tagging(self.bucket_name)["Tags"]
+    # moto keeps an empty <Value/> of PutBucketTagging as None.
+    if not any(tag.get("Value") in ("", None) for tag in tags):
+        return answer
+    status, headers, _body = answer
+    items = "".join(
+        f"<Tag><Key>{xml_escape(tag['Key'])}</Key><Value>{xml_escape(tag.get('Value') or '')}</Value></Tag>"
+        for tag in tags
+    )
+    body = f'<?xml version="1.0" encoding="UTF-8"?><Tagging xmlns="{S3_NS}"><TagSet>{items}</TagSet></Tagging>'
+    return status, headers, body
+
+
+S3Response.get_bucket_tags = _get_bucket_tags_with_empty_values
 
 
 # --- Deletes AWS refuses while something depends on the resource (DependencyViolation) --------------

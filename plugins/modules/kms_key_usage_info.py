@@ -520,7 +520,9 @@ def bucket_details(s3: Any, name: str) -> tuple[dict, dict | None] | None:
     """(tags, default encryption configuration) of one bucket; None when it vanished since the listing."""
     try:
         try:
-            tags = boto3_tag_list_to_ansible_dict(s3.get_bucket_tagging(Bucket=name, aws_retry=True)["TagSet"])
+            tag_set = s3.get_bucket_tagging(Bucket=name, aws_retry=True)["TagSet"]
+            # A tag's value may be empty ("Value": ""); some stores leave the key out then.
+            tags = {t["Key"]: t.get("Value", "") for t in tag_set}
         except is_boto3_error_code(["NoSuchTagSet", "NoSuchTagSetError"]):
             tags = {}
         try:

@@ -31,7 +31,7 @@ from helpers import REPO, ansible_env, run_playbook
 pytestmark = pytest.mark.integration
 
 ROLES = ("vpn", "voila", "jupyter", "filegator")
-NEWEST_NOBLE_AMD64 = "ami-0c1a9e0c24noble2"  # scripts/emulator-amis.json: the newest x86_64 noble image
+NEWEST_NOBLE_AMD64 = "ami-0c1a9e0c24a0b1e02"  # scripts/emulator-amis.json: the newest x86_64 noble image
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from helpers import run_playbook
 pytestmark = pytest.mark.integration
 
 ENV = "researchenv"
-IMAGE = "ami-0c1a9e0c24noble2"  # scripts/emulator-amis.json
+IMAGE = "ami-0c1a9e0c24a0b1e02"  # scripts/emulator-amis.json
 
 
 @pytest.fixture(scope="module")

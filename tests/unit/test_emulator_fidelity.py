@@ -24,7 +24,7 @@ REGION = "us-east-1"
 @pytest.fixture
 def aws(aws_env) -> Iterator[dict]:
     with mock_aws():
-        yield {name: boto3.client(name, region_name=REGION) for name in ("ec2", "efs", "kms")}
+        yield {name: boto3.client(name, region_name=REGION) for name in ("ec2", "efs", "kms", "s3")}
 
 
 @pytest.fixture
@@ -639,3 +639,12 @@ def test_the_server_process_refuses_over_http(aws_env, tmp_path):
         ec2.delete_vpc(VpcId=vpc)
     finally:
         assert emu.stop()
+
+
+def test_a_tag_with_an_empty_value_comes_back_with_it(aws):
+    """AWS: GetBucketTagging lists every tag with its Value, "" included (moto left the Value out)."""
+    s3 = aws["s3"]
+    s3.create_bucket(Bucket="tagged-bucket")
+    tag_set = [{"Key": "Reviewed", "Value": ""}, {"Key": "Team", "Value": "a&b <c>"}]
+    s3.put_bucket_tagging(Bucket="tagged-bucket", Tagging={"TagSet": tag_set})
+    assert s3.get_bucket_tagging(Bucket="tagged-bucket")["TagSet"] == tag_set
