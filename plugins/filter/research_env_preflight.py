@@ -34,6 +34,7 @@ BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 # How AWS writes an IPv4 block: dotted quad and a prefix length (no netmask, no leading zeros).
 IPV4_CIDR_RE = re.compile(r"[0-9]{1,3}(\.[0-9]{1,3}){3}/(0|[1-9][0-9]?)")
 DIGITS_RE = re.compile(r"[0-9]+")
+URL_RE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%/-]*)?/")
 
 TIERS = ("dmz", "production", "research")
 HOST_ROLES = ("vpn", "voila", "jupyter", "filegator")
@@ -602,6 +603,53 @@ def check_storage_and_images(config: dict[str, Any]) -> list[str]:
     return errors
 
 
+def _price_errors(name: str, prices: Any) -> list[str]:
+    if not isinstance(prices, dict) or not prices:
+        return [f"{name}: {prices!r} is not a mapping of prices, e.g. {{t3.small: 0.0208}}. Write it as one."]
+    bad = sorted(
+        str(k)
+        for k, v in prices.items()
+        if not isinstance(k, str) or isinstance(v, bool) or not isinstance(v, int | float) or v < 0
+    )
+    if bad:
+        return [f"{name}: the prices of {', '.join(bad)} are not numbers of USD (0 or more). Write them as numbers."]
+    return []
+
+
+def check_run_settings(config: dict[str, Any]) -> list[str]:
+    """Settings read after the infra exists (configure, summary, teardown): refused here, not there."""
+    errors: list[str] = []
+    timeout = _as_int(config.get("configure_connect_timeout", 600))
+    if timeout is None or not 1 <= timeout <= 7200:
+        errors.append(
+            f"configure_connect_timeout: {config.get('configure_connect_timeout')!r} is not a number of seconds from 1 "
+            "to 7200. Set one (600 waits ten minutes for a new instance's SSH)."
+        )
+    url = config.get("voila_public_url", "")
+    if not isinstance(url, str) or (url and not URL_RE.fullmatch(url)):
+        errors.append(
+            f"voila_public_url: {url!r} is not an http:// or https:// URL ending in /. Set e.g. "
+            "https://dashboards.example.org/, or '' for the voila host's public address."
+        )
+    scan = _as_int(config.get("teardown_key_scan_limit", 100000))
+    if scan is None or scan < 0:
+        errors.append(
+            f"teardown_key_scan_limit: {config.get('teardown_key_scan_limit')!r} is not a whole number of object "
+            "versions (0 or more). Set one, e.g. 100000."
+        )
+    errors += _price_errors("cost_hourly_usd", config.get("cost_hourly_usd", {"t3.small": 0.0208}))
+    errors += _price_errors("cost_gb_month_usd", config.get("cost_gb_month_usd", {"gp3": 0.08}))
+    return errors
+
+
+def bool_errors(value: Any, name: str) -> list[str]:
+    """A setting read with `| bool`: a boolean, or one of the words that filter reads exactly (so that
+    what is checked and what is done cannot differ, as with ' true')."""
+    if _is_bool(_as_bool(value)):
+        return []
+    return [f"{name}: {value!r} is not true or false. Set it to true or false."]
+
+
 def check_inventory(config: dict[str, Any]) -> list[str]:
     """The EC2 inventory is read before any variable exists, so it takes the environment and the
     region from the shell (RESEARCH_ENV_NAME, AWS_REGION): they must match env_name/aws_region, or
@@ -692,6 +740,7 @@ def config_errors(config: dict[str, Any]) -> list[str]:
     errors += check_tags(config)
     errors += check_instances(config)
     errors += check_storage_and_images(config)
+    errors += check_run_settings(config)
     errors += check_inventory(config)
     errors += ssh_public_key_errors(config.get("ssh_public_key_file"))
     return errors
@@ -705,4 +754,5 @@ class FilterModule:
             "research_env_config_errors": config_errors,
             "research_env_env_name_errors": check_env_name,
             "research_env_bucket_name_errors": bucket_name_errors,
+            "research_env_bool_errors": bool_errors,
         }

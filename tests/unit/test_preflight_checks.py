@@ -644,6 +644,11 @@ PREFLIGHT_KEYS = [
     "kms_deletion_window_days",
     "ami_owner",
     "ami_name_filter",
+    "configure_connect_timeout",
+    "voila_public_url",
+    "teardown_key_scan_limit",
+    "cost_hourly_usd",
+    "cost_gb_month_usd",
 ]
 
 ODD_VALUES = [None, 0, 1, True, 1.5, "", "x\n", [], ["a"], {}, {"a": 1}, {1: 2}, [[1]]]
@@ -675,7 +680,9 @@ def shipped(*files: str) -> dict:
     values: dict = {}
     for name in files:
         values.update(yaml.safe_load((REPO / name).read_text()))
-    return {key: values[key] for key in PREFLIGHT_KEYS if key in values}
+    # A templated value ("http://127.0.0.1:{{ lab_voila_port }}/") is checked once rendered, in the runs
+    # of the integration and end-to-end tests.
+    return {key: values[key] for key in PREFLIGHT_KEYS if key in values and "{{" not in str(values[key])}
 
 
 def test_group_vars_defaults_are_clean(pubkey):
@@ -687,3 +694,53 @@ def test_lab_settings_are_clean(pubkey):
     cfg = shipped("group_vars/all/main.yml", "lab/lab.yml") | {"ssh_public_key_file": str(pubkey.with_suffix(".pub"))}
     assert cfg["env_name"] == "lab" and cfg["admin_cidrs"] == ["127.0.0.1/32"]
     assert f.config_errors(cfg) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "variable"),
+    [
+        ({"configure_connect_timeout": "ten minutes"}, "configure_connect_timeout:"),
+        ({"configure_connect_timeout": 0}, "configure_connect_timeout:"),
+        ({"voila_public_url": 42}, "voila_public_url:"),
+        ({"voila_public_url": "dashboards.example.org"}, "voila_public_url:"),
+        ({"voila_public_url": "https://dashboards.example.org"}, "voila_public_url:"),
+        ({"teardown_key_scan_limit": "lots"}, "teardown_key_scan_limit:"),
+        ({"teardown_key_scan_limit": -1}, "teardown_key_scan_limit:"),
+        ({"cost_hourly_usd": [1, 2]}, "cost_hourly_usd:"),
+        ({"cost_hourly_usd": {"t3.small": "cheap"}}, "cost_hourly_usd:"),
+        ({"cost_gb_month_usd": {"gp3": -1}}, "cost_gb_month_usd:"),
+    ],
+)
+def test_settings_read_after_the_infra_exists_are_checked_before(pubkey, changes, variable):
+    one_error(config(pubkey, **changes), variable)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"configure_connect_timeout": "900"},
+        {"voila_public_url": "https://dashboards.example.org/"},
+        {"voila_public_url": "http://127.0.0.1:28080/"},
+        {"teardown_key_scan_limit": "0"},
+        {"cost_hourly_usd": {"t3.small": 0.02, "nat_gateway": 0}},
+    ],
+)
+def test_good_run_settings(pubkey, changes):
+    assert f.config_errors(config(pubkey, **changes)) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        (True, True),
+        ("yes", True),
+        ("FALSE", True),
+        ("0", True),
+        (" true", False),
+        ("maybe", False),
+        (None, False),
+        (1.0, False),
+    ],
+)
+def test_bool_errors(value, ok):
+    assert (f.bool_errors(value, "destroy_data") == []) is ok
