@@ -11,6 +11,7 @@ deletion only when nothing encrypted with it survives the plan.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 # Teardown order: what depends on a resource goes before it. Instances first (their network
@@ -36,6 +37,18 @@ TEARDOWN_ORDER = (
     "vpc",
     "bucket",
     "kms_key",
+)
+# Resources of the VPC a blocker may be the environment's own with its tags removed.
+NETWORK_TYPES = (
+    "instance",
+    "network_interface",
+    "security_group",
+    "subnet",
+    "route_table",
+    "vpc_endpoint",
+    "nat_gateway",
+    "internet_gateway",
+    "vpc",
 )
 # Plan entries whose deletion destroys data encrypted with the key: if one of them fails, the key
 # is kept (what failed still holds data only the key can read).
@@ -122,6 +135,15 @@ class Analysis:
         self.plan.append({"type": kind, "id": rid, "name": _name(res), **extra})
 
     def block(self, kind: str, rid: str, name: str, why: str, fix: str) -> None:
+        env = self.env_tags["Environment"]
+        if name.startswith(f"{env}-") and kind in NETWORK_TYPES:
+            # Named as research-env names this environment's resources: most likely its own, with its
+            # tags removed by hand; deleting it (or what runs in it) would be the wrong fix.
+            fix = (
+                f"its Name says it is the environment's own: put its tags back (aws ec2 create-tags --resources "
+                f"{rid} --tags Key=Environment,Value={env} Key=ManagedBy,Value={self.env_tags['ManagedBy']}) and run "
+                f"teardown again; if it is not, {fix}"
+            )
         self.blockers.append({"type": kind, "id": rid, "name": name, "why": why, "fix": fix})
 
     # -- the parts
@@ -165,6 +187,11 @@ class Analysis:
                         "device": bdm.get("device_name"),
                     }
             self.add("instance", iid, inst, details={"ebs_volumes_with_it": with_it})
+            if _tags(inst).get("Role") == "jupyter":
+                self.notes.append(
+                    f"{_name(inst)}'s root volume goes with it: what Jupyter holds is kept only as far as it is in "
+                    "the bucket. To keep the last changes, run site.yml --tags sync before the teardown."
+                )
         for iid, inst in sorted(self.foreign_instances.items()):
             self.block(
                 "instance",
@@ -225,6 +252,21 @@ class Analysis:
 
     def network(self) -> None:
         found = self.found
+        lost = {}
+        for res in found.get("tagged_subnets", []) + found.get("tagged_security_groups", []):
+            if self.ours(res) and res.get("vpc_id") and res["vpc_id"] not in self.vpc_ids:
+                lost.setdefault(res["vpc_id"], []).append(_id(res, "subnet_id", "group_id"))
+        env, managed = self.env_tags["Environment"], self.env_tags["ManagedBy"]
+        for vpc_id, held in sorted(lost.items()):
+            self.block(
+                "vpc",
+                vpc_id,
+                "",
+                f"holds the environment's {', '.join(sorted(held))} but lacks its tags itself (removed by hand?), so "
+                "teardown cannot tell the VPC and what else is in it are the environment's",
+                f"put its tags back (aws ec2 create-tags --resources {vpc_id} --tags Key=Environment,Value={env} "
+                f"Key=ManagedBy,Value={managed}) and run teardown again",
+            )
         self.our_nat_gateways = []
         for nat in found.get("nat_gateways", []):
             if _state(nat) in GONE_STATES:
@@ -401,6 +443,18 @@ class Analysis:
 
     def simple(self) -> None:
         found = self.found
+        here = found.get("region")
+        elsewhere = {
+            r["role_name"]: role_region(r) for r in found.get("iam_roles", []) if role_region(r) not in (None, here)
+        }
+        if elsewhere:
+            regions = ", ".join(sorted(set(elsewhere.values())))
+            self.notes.append(
+                f"IAM roles {', '.join(sorted(elsewhere))} (and their instance profiles) serve this env_name in "
+                f"{regions}, not in {here}: left alone. Run teardown with -e aws_region={regions.split(', ')[0]} "
+                "for that environment."
+            )
+            self.iam_elsewhere = (sorted(elsewhere), regions)
         for res in found.get("elastic_ips", []):
             if self.ours(res):
                 self.add("elastic_ip", res["allocation_id"], res, public_ip=res.get("public_ip"))
@@ -408,9 +462,11 @@ class Analysis:
             if self.ours(res):
                 self.add("key_pair", res.get("key_pair_id") or res["key_name"], res, key_name=res["key_name"])
         for res in found.get("instance_profiles", []):
-            self.add("instance_profile", res["instance_profile_name"], res)
+            if res["instance_profile_name"] not in elsewhere:
+                self.add("instance_profile", res["instance_profile_name"], res)
         for res in found.get("iam_roles", []):
-            self.add("iam_role", res["role_name"], res)
+            if res["role_name"] not in elsewhere:
+                self.add("iam_role", res["role_name"], res)
 
     def data(self) -> None:
         """Buckets, file systems, volumes and snapshots: ours are refused unless destroy_data;
@@ -536,18 +592,32 @@ class Analysis:
                 _name(snap),
                 f"(of volume {snap.get('volume_id')}) is encrypted with the environment's KMS key{used_by}; "
                 "research-env does not make snapshots",
-                (f"deregister {', '.join(images)} (aws ec2 deregister-image), " if images else "")
-                + f"then copy it under another key (aws ec2 copy-snapshot --kms-key-id ...) or delete it "
+                (f"deregister {', '.join(images)} (aws ec2 deregister-image), then " if images else "")
+                + f"copy it under another key (aws ec2 copy-snapshot --kms-key-id ...) or delete it "
                 f"(aws ec2 delete-snapshot --snapshot-id {sid}), and run teardown again",
             )
 
     def key(self) -> None:
-        keys = [
-            k
-            for k in self.found.get("kms_keys", [])
-            if (k.get("tags") or {}).get("ManagedBy") == self.env_tags["ManagedBy"]
-            and (k.get("tags") or {}).get("Environment", self.env_tags["Environment"]) == self.env_tags["Environment"]
-        ]
+        """The environment's key: under its alias, or named by its bucket or EFS when the alias was
+        removed; its tags say it is research-env's for this environment, or are gone (removed by hand).
+        A key under the alias that carries another owner's tags is not touched."""
+        alias = (self.found.get("key_alias") or "").removeprefix("alias/")
+        keys = []
+        for k in self.found.get("kms_keys", []):
+            tags = k.get("tags") or {}
+            owner = {t: tags.get(t) for t in ("Environment", "ManagedBy") if t in tags}
+            if owner and owner != self.env_tags:
+                self.notes.append(
+                    f"KMS key {k['key_id']} carries the tags {owner}, not this environment's: left alone."
+                )
+                continue
+            if not owner:
+                self.notes.append(
+                    f"KMS key {k['key_id']} lost its tags; it is this environment's by its use and alias."
+                )
+            if alias and alias not in (k.get("aliases") or []):
+                self.notes.append(f"KMS key {k['key_id']} has lost its alias alias/{alias}; found by what it encrypts.")
+            keys.append(k)
         for key in keys:
             alias = ", ".join(key.get("aliases") or [])
             if key.get("key_state") in ("PendingDeletion", "PendingReplicaDeletion"):
@@ -578,6 +648,16 @@ class Analysis:
         self.simple()
         self.data()
         self.key()
+        if getattr(self, "iam_elsewhere", None) and not self.plan:
+            roles, regions = self.iam_elsewhere
+            self.block(
+                "environment",
+                self.env_tags["Environment"],
+                "",
+                f"has nothing in {self.found.get('region')}: it lives in {regions} (the region its IAM roles "
+                f"{', '.join(roles)} serve)",
+                f"run teardown again with -e aws_region={regions.split(', ')[0]}",
+            )
         plan = sorted(self.plan, key=lambda entry: TEARDOWN_ORDER.index(entry["type"]))
         return {
             "plan": plan,
@@ -588,14 +668,22 @@ class Analysis:
         }
 
 
+ROLE_REGION_RE = re.compile(r"research-env \S+ in ([a-z0-9-]+): ")
+
+
+def role_region(role: dict[str, Any]) -> str | None:
+    """The region an IAM role of research-env serves, from its description (iam.yml writes it; roles made
+    before it did carry none, and count as this region's)."""
+    match = ROLE_REGION_RE.match(role.get("description") or "")
+    return match.group(1) if match else None
+
+
 def teardown_analysis(found: dict[str, Any], destroy_data: Any = False) -> dict[str, Any]:
     """What discovery found -> {plan, refusals, blockers, notes}. `found` holds the info modules'
     answers (see playbooks/tasks/teardown_discover.yml)."""
-    flag = (
-        destroy_data
-        if isinstance(destroy_data, bool)
-        else str(destroy_data).strip().lower() in ("true", "yes", "1", "on")
-    )
+    # teardown.yml refuses any other value first (research_env_bool_errors); these are the words
+    # Ansible's bool filter reads, exactly, so that the record and the plan agree.
+    flag = destroy_data if isinstance(destroy_data, bool) else str(destroy_data).lower() in ("true", "yes", "1", "on")
     return Analysis(found, flag).run()
 
 
@@ -653,4 +741,5 @@ class FilterModule:
             "research_env_describe_blockers": describe_blockers,
             "research_env_failed_data_holders": key_may_go,
             "research_env_record_details": record_details,
+            "research_env_role_region": role_region,
         }

@@ -224,3 +224,51 @@ def test_a_bucket_retagged_by_hand_blocks_teardown_until_its_tags_are_back(aws_e
     assert run.rc == 0, run.explain()
     assert all_resources(aws, "researchenv") == {}
     assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+
+
+def test_a_deletion_that_fails_is_recorded_and_keeps_the_key(aws_env, aws, ssh_key, tmp_path):
+    """An object under Object Lock (COMPLIANCE) cannot be deleted: the bucket deletion fails part-way.
+    Teardown goes on with the rest, records what it destroyed before the failure and what is left,
+    keeps the key (the locked object is readable only with it), and fails at the end."""
+    run = run_playbook("playbooks/storage.yml", extra_vars=env_vars(ssh_key), env=aws_env)
+    assert run.rc == 0, run.explain()
+    s3, kms, bucket = aws["s3"], aws["kms"], BUCKET.format(env="researchenv")
+    s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"})
+    free = s3.put_object(Bucket=bucket, Key="notebooks/free.ipynb", Body=b"f")["VersionId"]
+    s3.put_object(
+        Bucket=bucket,
+        Key="notebooks/locked.ipynb",
+        Body=b"l",
+        ObjectLockMode="COMPLIANCE",
+        ObjectLockRetainUntilDate="2030-01-01T00:00:00Z",
+    )
+    key_id = kms.describe_key(KeyId="alias/research-env/researchenv")["KeyMetadata"]["KeyId"]
+
+    run = teardown(aws_env, tmp_path, destroy_data=True)
+    assert run.rc != 0
+    assert "Teardown is incomplete" in run.output
+    record = only_record(tmp_path, "researchenv")
+    assert record["outcome"] == "incomplete"
+    entries = {r["type"]: r for r in record["resources"]}
+    assert entries["bucket"]["result"].startswith("failed:")
+    assert [d["version_id"] for d in entries["bucket"]["details"]["destroyed"]] == [free]
+    assert entries["bucket"]["details"]["remaining_count"] == 1
+    assert entries["kms_key"]["result"].startswith("kept:") and f"bucket {bucket}" in entries["kms_key"]["result"]
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled"
+    assert [v["Key"] for v in s3.list_object_versions(Bucket=bucket)["Versions"]] == ["notebooks/locked.ipynb"]
+
+
+def test_a_teardown_in_the_wrong_region_deletes_nothing(aws_env, aws, tmp_path):
+    """IAM is global: a teardown run without the environment's region must not delete its roles."""
+    aws["iam"].create_role(
+        RoleName="researchenv-vpn",
+        Path="/research-env/researchenv/",
+        Description="research-env researchenv in eu-west-1: the vpn host",
+        AssumeRolePolicyDocument="{}",
+    )
+    run = teardown(aws_env, tmp_path)
+    assert run.rc != 0
+    words = " ".join(run.output.split())
+    assert "lives in eu-west-1" in words and "-e aws_region=eu-west-1" in words
+    assert aws["iam"].get_role(RoleName="researchenv-vpn")["Role"]["RoleName"] == "researchenv-vpn"
+    assert only_record(tmp_path, "researchenv")["outcome"] == "blocked"

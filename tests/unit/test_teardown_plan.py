@@ -437,7 +437,9 @@ def test_nothing_found_plans_nothing():
 
 def test_destroy_data_given_as_a_string():
     assert f.teardown_analysis(environment(), "true")["refusals"] == []
+    assert f.teardown_analysis(environment(), "Yes")["refusals"] == []
     assert f.teardown_analysis(environment(), "false")["refusals"] != []
+    assert f.teardown_analysis(environment(), " true")["refusals"] != []  # not what `| bool` reads either
 
 
 def test_failed_data_holders_keep_the_key():
@@ -469,3 +471,73 @@ def test_the_input_is_not_changed():
     before = copy.deepcopy(found)
     f.teardown_analysis(found, True)
     assert found == before
+
+
+def role(name: str, region: str | None) -> dict:
+    where = f" in {region}" if region else ""
+    return {"role_name": name, "description": f"research-env e{where}: the vpn host"}
+
+
+def test_iam_roles_of_another_region_are_left_alone():
+    found = environment() | {"region": "us-east-1"}
+    found["iam_roles"] = [role("e-vpn", "eu-west-1"), role("e-voila", "us-east-1"), role("e-jupyter", None)]
+    found["instance_profiles"] = [{"instance_profile_name": "e-vpn"}, {"instance_profile_name": "e-voila"}]
+    out = f.teardown_analysis(found, True)
+    planned = {(p["type"], p["id"]) for p in out["plan"] if p["type"] in ("iam_role", "instance_profile")}
+    assert planned == {("iam_role", "e-voila"), ("iam_role", "e-jupyter"), ("instance_profile", "e-voila")}
+    assert any("serve this env_name in eu-west-1" in n for n in out["notes"])
+    assert out["blockers"] == []
+
+
+def test_an_environment_of_another_region_is_refused_not_half_deleted():
+    found = {
+        "env_name": "e",
+        "managed_by": "research-env",
+        "region": "us-east-1",
+        "iam_roles": [role("e-vpn", "eu-west-1")],
+        "instance_profiles": [{"instance_profile_name": "e-vpn"}],
+    }
+    out = f.teardown_analysis(found, True)
+    assert out["plan"] == []
+    (blocker,) = out["blockers"]
+    assert "lives in eu-west-1" in blocker["why"] and "-e aws_region=eu-west-1" in blocker["fix"]
+
+
+def test_role_region():
+    assert f.role_region({"description": "research-env lab in eu-central-2: the jupyter host"}) == "eu-central-2"
+    assert f.role_region({"description": "research-env lab: the jupyter host"}) is None
+    assert f.role_region({}) is None
+
+
+def test_a_vpc_whose_tags_were_removed_blocks_and_says_how_to_put_them_back():
+    found = environment()
+    found["tagged_subnets"] = found["subnets"]
+    found["vpcs"] = []  # the VPC lost its tags: found neither by tags nor searched inside
+    for kind in ("subnets", "security_groups", "route_tables", "vpc_endpoints", "nat_gateways", "network_interfaces"):
+        found[kind] = []
+    out = f.teardown_analysis(found, True)
+    (blocker,) = [b for b in out["blockers"] if b["type"] == "vpc"]
+    assert blocker["id"] == "vpc-1" and "subnet-d, subnet-r" in blocker["why"]
+    assert "aws ec2 create-tags --resources vpc-1" in blocker["fix"]
+
+
+def test_a_key_that_lost_its_tags_or_its_alias_is_still_the_environments():
+    found = environment() | {"key_alias": "alias/research-env/e"}
+    found["kms_keys"] = [KEY | {"tags": {}, "aliases": []}]
+    out = f.teardown_analysis(found, True)
+    assert out["plan"][-1]["type"] == "kms_key" and out["plan"][-1]["id"] == "k-1"
+    assert any("lost its tags" in n for n in out["notes"]) and any("lost its alias" in n for n in out["notes"])
+
+
+def test_a_subnet_named_as_the_environments_is_told_to_get_its_tags_back():
+    found = environment()
+    found["subnets"].append({"subnet_id": "subnet-x", "vpc_id": "vpc-1", "tags": {"Name": "e-research"}})
+    (blocker,) = f.teardown_analysis(found, True)["blockers"]
+    assert blocker["fix"].startswith("its Name says it is the environment's own: put its tags back")
+    assert "aws ec2 create-tags --resources subnet-x" in blocker["fix"] and "delete-subnet" in blocker["fix"]
+
+
+def test_the_jupyter_hosts_unsynced_work_is_mentioned():
+    found = environment()
+    found["instances"][1]["tags"]["Role"] = "jupyter"
+    assert any("--tags sync before the teardown" in n for n in f.teardown_analysis(found, True)["notes"])
