@@ -199,6 +199,36 @@ def test_aws_and_role_problems_come_with_the_others_in_one_run(aws_env, ec2, ssh
         assert variable in run.output
 
 
+def test_another_environments_bucket_is_never_taken_over(aws_env, aws, ec2, ssh_key):
+    """A second environment's file copied from the first with only env_name changed names the first
+    one's bucket: it would be retagged, switched to the second key, and destroyed by its teardown."""
+    s3 = aws["s3"]
+    s3.create_bucket(Bucket="alpha-notebooks-123456789012")
+    theirs = [{"Key": "Environment", "Value": "alpha"}, {"Key": "ManagedBy", "Value": "research-env"}]
+    s3.put_bucket_tagging(Bucket="alpha-notebooks-123456789012", Tagging={"TagSet": theirs})
+    extra = {"ssh_public_key_file": str(ssh_key), "notebooks_bucket": "alpha-notebooks-123456789012"}
+    run = run_playbook("site.yml", extra_vars=extra, env=aws_env)
+    assert run.rc != 0
+    words = " ".join(run.output.split())
+    assert "notebooks_bucket: alpha-notebooks-123456789012 already exists and is not this environment's" in words
+    assert no_vpc_created(ec2)
+    assert s3.get_bucket_tagging(Bucket="alpha-notebooks-123456789012")["TagSet"] == theirs
+
+
+def test_an_env_name_serving_another_region_is_refused(aws_env, aws, ec2, ssh_key):
+    """IAM is global: the roles of researchenv in eu-west-1 would be taken over by a build in us-east-1."""
+    aws["iam"].create_role(
+        RoleName="researchenv-vpn",
+        Path="/research-env/researchenv/",
+        Description="research-env researchenv in eu-west-1: the vpn host",
+        AssumeRolePolicyDocument="{}",
+    )
+    run = run_playbook("site.yml", extra_vars={"ssh_public_key_file": str(ssh_key)}, env=aws_env)
+    assert run.rc != 0
+    assert "env_name: researchenv already names an environment in eu-west-1" in " ".join(run.output.split())
+    assert no_vpc_created(ec2)
+
+
 def test_all_problems_are_listed_in_one_run(aws_env, ec2, ssh_key):
     bad = {"ssh_public_key_file": str(ssh_key), "env_name": "X", "nat_mode": "x", "admin_cidrs": []}
     run = run_playbook("site.yml", extra_vars=bad, env=aws_env)
