@@ -38,7 +38,7 @@ syntax: setup
 	ansible-playbook --syntax-check $(PLAYBOOKS)
 
 unit: setup ## Unit tests (pure functions, modules in-process)
-	$(PYTEST) tests/unit $(PYTEST_ARGS)
+	$(PYTEST) tests/unit -n 2 $(PYTEST_ARGS)
 
 integration: setup ## Infra playbooks against the AWS emulator (moto server)
 	$(PYTEST) -m integration tests/integration -n 2 --dist loadfile $(PYTEST_ARGS)
