@@ -1,3 +1,5 @@
+# Copyright: research-env contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters for research-env: small helpers of the infra plays (rules that exist under a condition,
 image lookup by architecture, addresses) and the summary's host and cost figures.
 

@@ -1,3 +1,5 @@
+# Copyright: research-env contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters for research-env's preflight: every check of an environment's configuration.
 
 The checks are plain functions so they can be unit-tested without Ansible; each returns a list

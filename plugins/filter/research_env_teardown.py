@@ -1,3 +1,5 @@
+# Copyright: research-env contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters for research-env's teardown: from what discovery found, the plan (what is deleted, in
 dependency order), what holds data (refused unless destroy_data), and what blocks the plan
 (anything teardown will not touch that would make a deletion fail or destroy data: resources made
