@@ -9,7 +9,6 @@ Preflight's checks are in research_env_preflight.py, teardown's plan in research
 from __future__ import annotations
 
 import ipaddress
-import re
 from typing import Any
 
 
@@ -19,13 +18,17 @@ def enabled(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in item.items() if k != "enabled"} for item in items if item.get("enabled", True)]
 
 
-GRAVITON_RE = re.compile(r"^[a-z]+\d+[a-z]*g[a-z]*\.")
+def image_architecture(supported: list[str] | None) -> str | None:
+    """The architecture of the image to launch on a type, from the architectures AWS says it supports
+    (ec2_instance_type_offerings_info's `architectures`; None when the type is not offered).
 
-
-def instance_architecture(instance_type: str) -> str:
-    """arm64 for Graviton families (t4g, m7g, c6gn, r6gd, ...), x86_64 for the rest: the AMI
-    lookup must match the instance type's architecture."""
-    return "arm64" if GRAVITON_RE.match(instance_type or "") else "x86_64"
+    x86_64 wins over i386: the older families that list both (t2, m3, c1, ...) are 64-bit machines that
+    also boot 32-bit images, and a 64-bit image is the one wanted (Ubuntu 24.04, the default image, has
+    no i386 build at all). DescribeInstanceTypes lists i386 first, so its first entry is the wrong pick.
+    Every other type runs one architecture (arm64, or a mac one)."""
+    if not supported:
+        return None
+    return "x86_64" if "x86_64" in supported else supported[0]
 
 
 def latest_image(images: list[dict[str, Any]], architecture: str) -> dict[str, Any] | None:
@@ -50,21 +53,25 @@ def instance_type_errors(instances: dict[str, Any], offered: list[str], zone: st
 
 def image_errors(
     instances: dict[str, Any],
+    architectures: dict[str, list[str]],
     given: list[dict[str, Any]],
     matching: list[dict[str, Any]],
     region: str,
     owner: str,
     name_filter: str,
 ) -> list[str]:
-    """Preflight: each host's image exists and fits its type. `given` is ec2_ami_info's answer for the
-    ami_id overrides (by image-id filter, so a missing id is simply absent), `matching` its answer for
-    the name filter compute.yml uses."""
+    """Preflight: each host's image exists and fits its type. `architectures` is
+    ec2_instance_type_offerings_info's answer (type -> the architectures AWS says it supports), `given`
+    ec2_ami_info's answer for the ami_id overrides (by image-id filter, so a missing id is simply absent),
+    `matching` its answer for the name filter compute.yml uses. A type with no architecture is not offered
+    in the zone: instance_type_errors names it, and whether an image fits it is not known, so not judged."""
     errors = []
     available = {i.get("image_id"): i for i in given if i.get("state", "available") == "available"}
     for role, spec in sorted(instances.items()):
         if not isinstance(spec, dict):
             continue
-        arch = instance_architecture(spec.get("type") or "")
+        supported = architectures.get(spec.get("type") or "") or []
+        arch = image_architecture(supported)
         ami = spec.get("ami_id") or ""
         if ami:
             image = available.get(ami)
@@ -74,12 +81,12 @@ def image_errors(
                     "launch. Check the id and the region, or remove ami_id to use the newest image matching "
                     "ami_name_filter."
                 )
-            elif image.get("architecture") != arch:
+            elif supported and image.get("architecture") not in supported:
                 errors.append(
                     f"instances.{role}.ami_id: {ami} is an {image.get('architecture')} image, but {spec.get('type')} "
-                    f"runs {arch}. Pick an image of that architecture."
+                    f"runs {' or '.join(supported)}. Pick an image of that architecture."
                 )
-        elif latest_image(matching, arch) is None:
+        elif arch is not None and latest_image(matching, arch) is None:
             errors.append(
                 f"ami_name_filter: no available image of owner {owner} matches {name_filter!r} for {arch} (needed by "
                 f"instances.{role}, type {spec.get('type')}). Fix ami_name_filter or ami_owner, or set "
@@ -158,7 +165,7 @@ class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
             "research_env_enabled": enabled,
-            "research_env_arch": instance_architecture,
+            "research_env_image_arch": image_architecture,
             "research_env_nth_host": nth_host,
             "research_env_latest_image": latest_image,
             "research_env_instance_type_errors": instance_type_errors,

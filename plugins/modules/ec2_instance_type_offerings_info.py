@@ -7,13 +7,20 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: ec2_instance_type_offerings_info
-short_description: List which EC2 instance types are offered in which region, zone or zone id
+short_description: List which EC2 instance types are offered in which region, zone or zone id, and their architectures
 version_added: 0.1.0
 description:
   - Lists the instance types EC2 offers in the module's region, in some of its availability zones or
     zone ids, with one paginated C(DescribeInstanceTypeOfferings).
   - Preflight uses it to refuse an instance type that the chosen zone does not offer before anything
     is created, instead of failing half-way through C(RunInstances) with C(Unsupported).
+  - For the O(instance_types) offered in at least one of the locations it also returns the CPU architectures
+    each one supports (RV(architectures)), from one paginated C(DescribeInstanceTypes) with C(InstanceTypes)
+    set to them (one page per 100 types, the most that call accepts). The image lookup takes the architecture
+    from there rather than guessing it from the type's name. Only offered types are described, because
+    C(DescribeInstanceTypes) fails the whole request (C(InvalidInstanceType)) when one of them does not exist.
+    Without O(instance_types), or when one of them is a wildcard pattern, C(DescribeInstanceTypes) is not
+    called and RV(architectures) is empty.
   - No maintained module does this. Neither amazon.aws (10.x) nor community.aws (10.x) has a module
     that calls C(DescribeInstanceTypeOfferings); M(amazon.aws.ec2_instance) finds out only when it
     launches, and there is no C(ec2_instance_type_info) module.
@@ -36,6 +43,7 @@ options:
     description:
       - Only these instance types (the C(instance-type) filter; wildcards such as V(t3.*) are allowed).
         Empty for every instance type.
+      - RV(architectures) is filled only when they are all names, without wildcards.
     type: list
     elements: str
     default: []
@@ -60,6 +68,17 @@ EXAMPLES = r"""
     fail_msg: >-
       Not offered: {{ offered.not_offered | map(attribute='instance_type') | join(', ') }}
       in {{ research_env_availability_zone }}
+
+- name: The architecture of each host's instance type, for the image lookup
+  ec2_instance_type_offerings_info:
+    location_type: region
+    instance_types: [t3.small, t4g.small, a1.medium]
+  register: types
+
+- name: Show them (t3.small runs x86_64, t4g.small and a1.medium arm64)
+  ansible.builtin.debug:
+    msg: "{{ item }}: {{ types.architectures[item] | join(', ') }}"
+  loop: "{{ types.instance_types }}"
 
 - name: Every zone id that offers g5.xlarge
   ec2_instance_type_offerings_info:
@@ -112,6 +131,16 @@ not_offered:
       type: str
       sample: eu-west-1c
   sample: [{"instance_type": "p5.48xlarge", "location": "eu-west-1c"}]
+architectures:
+  description:
+    - The CPU architectures each instance type of O(instance_types) that is offered in at least one of the
+      locations supports (C(ProcessorInfo.SupportedArchitectures) of C(DescribeInstanceTypes)), in AWS's
+      order; a type runs an image of any of them (V(i386), V(x86_64), V(arm64), V(x86_64_mac), V(arm64_mac)).
+    - Types not offered are left out (they are in RV(not_offered)). Empty when O(instance_types) is empty or
+      contains a wildcard pattern.
+  returned: always
+  type: dict
+  sample: {"a1.medium": ["arm64"], "t2.micro": ["i386", "x86_64"], "t3.small": ["x86_64"]}
 api_calls:
   description: Number of AWS API operations performed (one per page).
   returned: always
@@ -174,6 +203,25 @@ def missing_offerings(offerings: list[dict], locations: list[str], instance_type
     return missing
 
 
+def is_pattern(instance_type: str) -> bool:
+    """EC2's instance-type filter takes `*` and `?`; DescribeInstanceTypes' InstanceTypes takes names only."""
+    return any(c in instance_type for c in "*?")
+
+
+def types_to_describe(instance_types: list[str], offered: list[str]) -> list[str]:
+    """The types whose architectures are looked up: those asked for and offered in a location (so known to
+    exist: DescribeInstanceTypes refuses the whole request for one that does not); none when nothing was asked
+    for or a pattern was (its matches are not the types the caller named)."""
+    if not instance_types or any(is_pattern(t) for t in instance_types):
+        return []
+    return sorted(set(instance_types) & set(offered))
+
+
+def architectures_by_type(raw_types: list[dict]) -> dict[str, list[str]]:
+    """Instance type -> ProcessorInfo.SupportedArchitectures, from DescribeInstanceTypes' answer."""
+    return {t["InstanceType"]: list(t.get("ProcessorInfo", {}).get("SupportedArchitectures", [])) for t in raw_types}
+
+
 @AWSRetry.jittered_backoff()
 def describe_offerings(client: Any, location_type: str, filters: list[dict]) -> list[dict]:
     paginator = client.get_paginator("describe_instance_type_offerings")
@@ -183,15 +231,31 @@ def describe_offerings(client: Any, location_type: str, filters: list[dict]) -> 
     return paginator.paginate(**params).build_full_result().get("InstanceTypeOfferings", [])
 
 
+# DescribeInstanceTypes takes at most 100 names in InstanceTypes: more are asked for 100 at a time.
+DESCRIBE_TYPES_LIMIT = 100
+
+
+@AWSRetry.jittered_backoff()
+def describe_instance_types(client: Any, instance_types: list[str]) -> list[dict]:
+    paginator = client.get_paginator("describe_instance_types")
+    found = []
+    for start in range(0, len(instance_types), DESCRIBE_TYPES_LIMIT):
+        chunk = instance_types[start : start + DESCRIBE_TYPES_LIMIT]
+        found += paginator.paginate(InstanceTypes=chunk).build_full_result().get("InstanceTypes", [])
+    return found
+
+
 def offerings_info(client: Any, params: dict) -> dict:
     """The module's result (without api_calls) for validated parameters."""
     filters = build_filters(params["locations"], params["instance_types"])
     raw = describe_offerings(client, params["location_type"], filters)
     offerings, names = summarise(raw)
+    described = types_to_describe(params["instance_types"], names)
     return {
         "offerings": offerings,
         "instance_types": names,
         "not_offered": missing_offerings(offerings, params["locations"], params["instance_types"]),
+        "architectures": architectures_by_type(describe_instance_types(client, described)) if described else {},
     }
 
 
@@ -213,7 +277,7 @@ def main() -> None:
     try:
         result = offerings_info(client, module.params)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg="Couldn't describe the instance type offerings")
+        module.fail_json_aws(e, msg="Couldn't describe the instance type offerings or the instance types")
     module.exit_json(changed=False, api_calls=counter.calls, **result)
 
 

@@ -32,6 +32,8 @@ pytestmark = pytest.mark.integration
 
 ROLES = ("vpn", "voila", "jupyter", "filegator")
 NEWEST_NOBLE_AMD64 = "ami-0c1a9e0c24a0b1e02"  # scripts/emulator-amis.json: the newest x86_64 noble image
+# ... and its newest arm64 one, newer than any x86_64 image: a host that got it by mistake would show.
+NEWEST_NOBLE_ARM64 = "ami-0c1a9e0c24a0a6401"
 
 
 @pytest.fixture(scope="module")
@@ -359,16 +361,20 @@ class TestLifecycle:
         assert not [r for r in research_routes(ec2, vpc_id) if r.get("DestinationCidrBlock") == ANY]
 
     def test_second_environment_side_by_side(self, built, aws, emulator_env, ssh_key, tmp_path):
-        """Build and tear down another environment next to this one: this one stays untouched."""
+        """Build and tear down another environment next to this one: this one stays untouched. Its host is
+        an a1 (the first Graviton, arm64, with no `g` in its name): it gets the arm64 image, as AWS says."""
         before = all_resources(aws, "researchenv")
         beta = env_vars(
             ssh_key,
             env_name="beta",
-            instances={"vpn": {"type": "t3.micro", "subnet": "dmz", "eip": True, "volume_gb": 8}},
+            instances={"vpn": {"type": "a1.medium", "subnet": "dmz", "eip": True, "volume_gb": 8}},
         )
         run = run_playbook("site.yml", "--tags", "infra", extra_vars=beta, env=shell_env(emulator_env, "beta"))
         assert run.rc == 0, run.explain()
         assert set(all_resources(aws, "beta")) >= {"vpc", "instance", "bucket", "kms_key", "iam_role"}
+        flt = [{"Name": "tag:Environment", "Values": ["beta"]}]
+        (host,) = [i for r in aws["ec2"].describe_instances(Filters=flt)["Reservations"] for i in r["Instances"]]
+        assert (host["InstanceType"], host["ImageId"]) == ("a1.medium", NEWEST_NOBLE_ARM64)
         run = run_playbook(
             "playbooks/teardown.yml", extra_vars={"env_name": "beta", "records_dir": str(tmp_path)}, env=emulator_env
         )

@@ -93,6 +93,21 @@ BAD = {
         },
         "instances.vpn.ami_id: ami-0123456789abcdef0 is not an available image in us-east-1",
     ),
+    # The architecture is AWS's (DescribeInstanceTypes): a1, the first Graviton, runs arm64 only.
+    "x86_64 image for an arm64 type": (
+        {
+            "instances": {
+                "vpn": {
+                    "type": "a1.medium",
+                    "subnet": "dmz",
+                    "eip": True,
+                    "volume_gb": 20,
+                    "ami_id": "ami-0c1a9e0c24a0b1e02",  # scripts/emulator-amis.json: x86_64
+                }
+            }
+        },
+        "instances.vpn.ami_id: ami-0c1a9e0c24a0b1e02 is an x86_64 image, but a1.medium runs arm64",
+    ),
     "zone that does not exist": (
         {"availability_zone": "us-east-1z"},
         "availability_zone: us-east-1z is not an available zone",

@@ -1,5 +1,5 @@
 """plugins/modules/ec2_instance_type_offerings_info.py: its pure logic with plain pytest, the module against moto
-in-process (moto knows the offerings of its regions, zones and zone ids)."""
+in-process (moto knows the offerings of its regions, zones and zone ids, and each type's architectures)."""
 
 from __future__ import annotations
 
@@ -80,6 +80,29 @@ def test_missing_offerings(locations, instance_types, missing):
     assert [(f["instance_type"], f["location"]) for f in found] == missing
 
 
+@pytest.mark.parametrize(
+    ("instance_types", "offered", "described"),
+    [
+        (["t3.small", "a1.medium", "t3.small"], ["a1.medium", "t3.small"], ["a1.medium", "t3.small"]),
+        (["t3.small", "no-such.type"], ["t3.small"], ["t3.small"]),  # one that does not exist would fail the call
+        (["no-such.type"], [], []),
+        (["t3.*"], ["t3.micro", "t3.small"], []),  # a pattern: not names DescribeInstanceTypes takes
+        (["t3.small", "t4g.nan?"], ["t3.small", "t4g.nano"], []),
+        ([], ["t3.micro", "t3.small"], []),  # nothing asked for: not every type of the region
+    ],
+)
+def test_types_to_describe_are_the_offered_names(instance_types, offered, described):
+    assert m.types_to_describe(instance_types, offered) == described
+
+
+def test_architectures_by_type_keeps_aws_order():
+    raw = [
+        {"InstanceType": "t2.micro", "ProcessorInfo": {"SupportedArchitectures": ["i386", "x86_64"]}},
+        {"InstanceType": "a1.medium", "ProcessorInfo": {"SupportedArchitectures": ["arm64"]}},
+    ]
+    assert m.architectures_by_type(raw) == {"t2.micro": ["i386", "x86_64"], "a1.medium": ["arm64"]}
+
+
 # ------------------------------------------------------------------------------------- against moto
 
 
@@ -91,7 +114,54 @@ def test_zone_offerings_and_what_is_not_offered(ec2, capsys):
     assert {o["location"] for o in out["offerings"]} == set(zones)
     assert {o["location_type"] for o in out["offerings"]} == {"availability-zone"}
     assert out["not_offered"] == [{"instance_type": "no-such.type", "location": z} for z in sorted(zones)]
+    # The unknown type is not described (DescribeInstanceTypes would refuse the whole request): no crash.
+    assert out["architectures"] == {"t3.micro": ["x86_64"], "t3.nano": ["x86_64"]}
+    assert out["api_calls"] == 2  # DescribeInstanceTypeOfferings, DescribeInstanceTypes
+
+
+def test_architectures_come_from_aws_not_from_the_name(ec2, capsys):
+    """a1 (the first Graviton) has no `g` in its name; t2 runs 32-bit images too."""
+    types = ["t3.small", "t4g.small", "a1.medium", "m7g.large", "t2.micro"]
+    rc, out = run_main({"location_type": "region", "instance_types": types}, capsys)
+    assert rc == 0 and out["not_offered"] == []
+    assert out["architectures"] == {
+        "a1.medium": ["arm64"],
+        "m7g.large": ["arm64"],
+        "t2.micro": ["i386", "x86_64"],
+        "t3.small": ["x86_64"],
+        "t4g.small": ["arm64"],
+    }
+    assert out["api_calls"] == 2
+
+
+def test_only_types_offered_in_the_locations_are_described(ec2, capsys):
+    # moto's us-east-1d offers t4g.small but no a1 type.
+    args = {"locations": ["us-east-1d"], "instance_types": ["a1.medium", "t4g.small", "t3.hyper"]}
+    rc, out = run_main(args, capsys)
+    assert rc == 0
+    assert out["architectures"] == {"t4g.small": ["arm64"]}
+    assert [o["instance_type"] for o in out["not_offered"]] == ["a1.medium", "t3.hyper"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"location_type": "region", "instance_types": ["t3.*"]},  # a pattern
+        {"location_type": "region", "instance_types": ["t3.hyper"]},  # nothing offered
+        {"locations": ["us-east-1a"]},  # every type of the zone: not described
+    ],
+)
+def test_no_describe_instance_types_call_without_offered_names(ec2, capsys, args):
+    rc, out = run_main(args, capsys)
+    assert rc == 0 and out["architectures"] == {}
     assert out["api_calls"] == 1
+
+
+def test_more_than_a_hundred_types_are_described_a_hundred_at_a_time(ec2, capsys):
+    names = sorted(t["InstanceType"] for t in ec2.describe_instance_types()["InstanceTypes"])[:150]
+    rc, out = run_main({"location_type": "region", "instance_types": names}, capsys)
+    assert rc == 0 and set(out["architectures"]) == set(out["instance_types"])
+    assert len(out["architectures"]) > 100 and out["api_calls"] == 3
 
 
 def test_region_and_zone_id_location_types(ec2, capsys):
@@ -122,4 +192,4 @@ def test_ansible_doc_renders_the_module():
     doc = ansible_doc("ec2_instance_type_offerings_info")
     assert {"location_type", "locations", "instance_types", "region"} <= set(doc["doc"]["options"])
     assert any("DescribeInstanceTypeOfferings" in line for line in doc["doc"]["description"])
-    assert {"offerings", "instance_types", "not_offered"} <= set(doc["return"])
+    assert {"offerings", "instance_types", "not_offered", "architectures"} <= set(doc["return"])

@@ -71,6 +71,23 @@ INSTANCES = {
     "vpn": {"type": "t3.small"},
     "jupyter": {"type": "m7g.large", "ami_id": "ami-0123456789abcdef0"},
 }
+# What ec2_instance_type_offerings_info answers (moto's and AWS's SupportedArchitectures).
+ARCHITECTURES = {"t3.small": ["x86_64"], "m7g.large": ["arm64"], "a1.medium": ["arm64"], "t2.micro": ["i386", "x86_64"]}
+
+
+@pytest.mark.parametrize(
+    ("supported", "arch"),
+    [
+        (["x86_64"], "x86_64"),
+        (["arm64"], "arm64"),
+        (["i386", "x86_64"], "x86_64"),  # AWS's order for t2 and older: the 64-bit image, not the first
+        (["x86_64_mac"], "x86_64_mac"),
+        ([], None),
+        (None, None),  # the type is not offered
+    ],
+)
+def test_image_architecture(supported, arch):
+    assert f.image_architecture(supported) == arch
 
 
 def test_instance_types_not_offered_in_the_zone_are_named():
@@ -102,10 +119,53 @@ def test_instance_types_not_offered_in_the_zone_are_named():
     ],
 )
 def test_image_errors(given, matching, fragment):
-    (error,) = f.image_errors(INSTANCES, given, matching, "us-east-1", "099720109477", "ubuntu/*")
+    (error,) = f.image_errors(INSTANCES, ARCHITECTURES, given, matching, "us-east-1", "099720109477", "ubuntu/*")
     assert fragment in error
 
 
 def test_images_that_fit():
     given = [{"image_id": "ami-0123456789abcdef0", "architecture": "arm64", "state": "available"}]
-    assert f.image_errors(INSTANCES, given, [{"architecture": "x86_64"}], "us-east-1", "o", "n") == []
+    assert f.image_errors(INSTANCES, ARCHITECTURES, given, [{"architecture": "x86_64"}], "us-east-1", "o", "n") == []
+
+
+X86_IMAGE = {"image_id": "ami-0c1a9e0c24a0b1e02", "architecture": "x86_64", "state": "available"}
+ARM_IMAGE = {"image_id": "ami-0c1a9e0c24a0a6401", "architecture": "arm64", "state": "available"}
+
+
+def test_a1_is_arm64_although_its_name_has_no_g():
+    """The name-based guess took the first Graviton (a1) for x86_64; AWS's answer does not."""
+    given = {"vpn": {"type": "a1.medium", "ami_id": X86_IMAGE["image_id"]}}
+    (error,) = f.image_errors(given, ARCHITECTURES, [X86_IMAGE], [X86_IMAGE], "us-east-1", "o", "n")
+    assert error.startswith("instances.vpn.ami_id: ami-0c1a9e0c24a0b1e02 is an x86_64 image, but a1.medium runs arm64")
+    by_filter = {"vpn": {"type": "a1.medium"}}
+    (error,) = f.image_errors(by_filter, ARCHITECTURES, [], [X86_IMAGE], "us-east-1", "o", "n")
+    assert "for arm64 (needed by instances.vpn, type a1.medium)" in error
+    assert f.image_errors(by_filter, ARCHITECTURES, [], [X86_IMAGE, ARM_IMAGE], "us-east-1", "o", "n") == []
+
+
+def test_a_type_that_runs_i386_and_x86_64_takes_either_image_given_and_the_x86_64_one_found():
+    i386 = {"image_id": "ami-0000000000000i386", "architecture": "i386", "state": "available"}
+    given = {"vpn": {"type": "t2.micro", "ami_id": i386["image_id"]}}
+    assert f.image_errors(given, ARCHITECTURES, [i386], [], "us-east-1", "o", "n") == []
+    (error,) = f.image_errors(given, ARCHITECTURES, [ARM_IMAGE | {"image_id": i386["image_id"]}], [], "r", "o", "n")
+    assert "is an arm64 image, but t2.micro runs i386 or x86_64" in error
+    (error,) = f.image_errors({"vpn": {"type": "t2.micro"}}, ARCHITECTURES, [], [i386], "us-east-1", "o", "n")
+    assert "for x86_64" in error
+
+
+def test_a_type_that_is_not_offered_gets_no_image_error():
+    """No architecture is known for it: instance_type_errors names the type, the image is not judged."""
+    hosts = {
+        "vpn": {"type": "t3.hyper"},
+        "jupyter": {"type": "t3.hyper", "ami_id": X86_IMAGE["image_id"]},
+        "voila": {"type": "t3.hyper", "ami_id": ARM_IMAGE["image_id"]},
+    }
+    assert f.image_errors(hosts, ARCHITECTURES, [X86_IMAGE, ARM_IMAGE], [], "us-east-1", "o", "n") == []
+    assert f.image_errors(hosts, {}, [X86_IMAGE, ARM_IMAGE], [], "us-east-1", "o", "n") == []
+
+
+def test_an_image_that_does_not_exist_is_named_even_when_the_type_is_not_offered():
+    (error,) = f.image_errors(
+        {"vpn": {"type": "t3.hyper", "ami_id": "ami-0123456789abcdef0"}}, {}, [], [], "r", "o", "n"
+    )
+    assert error.startswith("instances.vpn.ami_id: ami-0123456789abcdef0 is not an available image")
