@@ -41,7 +41,7 @@ unit: setup ## Unit tests (pure functions, modules in-process)
 	$(PYTEST) tests/unit -n 2 $(PYTEST_ARGS)
 
 integration: setup ## Infra playbooks against the AWS emulator (moto server)
-	$(PYTEST) -m integration tests/integration -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(PYTEST) -m integration tests/integration -n 2 --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 image-test: image ## The host image boots systemd, sshd and cron
 	$(PYTEST) -m docker tests/image $(PYTEST_ARGS)
@@ -53,7 +53,8 @@ e2e: setup image ## End to end: make lab from nothing, what users see, make lab 
 	@scripts/browser.sh >/dev/null
 	flock $${RESEARCH_ENV_DOCKER_LOCK:-/tmp/research-env-docker.lock} $(PYTEST) -m e2e tests/e2e $(PYTEST_ARGS)
 
-test: lint unit integration image-test molecule e2e ## Everything CI runs
+test: ## Everything CI runs, stage by stage, then where the time went
+	@scripts/stages.sh lint unit integration image-test molecule e2e
 
 lab: setup ## Run site.yml against the local AWS emulator (ARGS="--tags ..." for a slice)
 	@scripts/lab.sh up $(ARGS)
