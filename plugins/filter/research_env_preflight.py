@@ -40,6 +40,7 @@ URL_RE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%/-]*)
 
 TIERS = ("dmz", "production", "research")
 HOST_ROLES = ("vpn", "voila", "jupyter", "filegator")
+INSTANCE_KEYS = ("type", "subnet", "eip", "volume_gb", "ami_id")
 # Hosts that hold research data: never in a public subnet.
 PRIVATE_ROLES = ("jupyter", "filegator")
 NAT_MODES = ("during_deploy", "always", "none")
@@ -236,6 +237,8 @@ def check_network(config: dict[str, Any]) -> list[str]:
         if not isinstance(entry, dict):
             errors.append(f"subnets.{tier}: missing. Give it a cidr and public: true/false.")
             continue
+        for key in sorted(set(entry) - {"cidr", "public"}, key=str):
+            errors.append(f"subnets.{tier}.{_key(key)}: unknown setting. The settings of a subnet are cidr, public.")
         net = _parse_cidr(entry.get("cidr"), f"subnets.{tier}.cidr", errors, one_address="24")
         if not _is_bool(entry.get("public")):
             errors.append(f"subnets.{tier}.public: {entry.get('public')!r} is not true or false. Set it to a boolean.")
@@ -543,6 +546,10 @@ def check_instances(config: dict[str, Any]) -> list[str]:
         if not isinstance(spec, dict):
             errors.append(f"{where}: must be a mapping with type, subnet, eip and volume_gb.")
             continue
+        # A misspelt key (ami: for ami_id:, volume_size: for volume_gb:) would be ignored, and the host
+        # launched with the default it meant to replace.
+        for key in sorted(set(spec) - set(INSTANCE_KEYS), key=str):
+            errors.append(f"{where}.{_key(key)}: unknown setting. A host's settings are {', '.join(INSTANCE_KEYS)}.")
         itype = spec.get("type")
         if not isinstance(itype, str) or not INSTANCE_TYPE_RE.fullmatch(itype):
             errors.append(f"{where}.type: {itype!r} is not an EC2 instance type. Use e.g. t3.small.")

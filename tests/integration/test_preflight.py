@@ -108,6 +108,21 @@ BAD = {
         },
         "instances.vpn.ami_id: ami-0c1a9e0c24a0b1e02 is an x86_64 image, but a1.medium runs arm64",
     ),
+    # ami: for ami_id: would be ignored, and the host launched with the default image.
+    "misspelt host setting": (
+        {
+            "instances": {
+                "vpn": {
+                    "type": "t3.small",
+                    "subnet": "dmz",
+                    "eip": True,
+                    "volume_gb": 20,
+                    "ami": "ami-0c1a9e0c22a0a2201",  # scripts/emulator-amis.json: an older image
+                }
+            }
+        },
+        "instances.vpn.ami: unknown setting",
+    ),
     "zone that does not exist": (
         {"availability_zone": "us-east-1z"},
         "availability_zone: us-east-1z is not an available zone",

@@ -111,6 +111,10 @@ def test_default_configuration_is_clean(pubkey):
         ({"instances__jupyter__eip": True}, "instances.jupyter.eip:"),
         ({"instances__vpn__type": "big"}, "instances.vpn.type:"),
         ({"instances__vpn__volume_gb": 4}, "instances.vpn.volume_gb:"),
+        # A misspelt key would be ignored and the default it meant to replace used.
+        ({"instances__jupyter__ami": "ami-0123456789abcdef0"}, "instances.jupyter.ami: unknown setting"),
+        ({"instances__vpn__volume_size": 100}, "instances.vpn.volume_size: unknown setting"),
+        ({"subnets__research__Public": True}, "subnets.research.Public: unknown setting"),
         ({"instances__vpn__ami_id": "ubuntu"}, "instances.vpn.ami_id:"),
         ({"instances__vpn__subnet": "production"}, "instances.vpn.subnet: the VPN server belongs in the dmz"),
         ({"instances__gpu": {"type": "g5.xlarge"}}, "instances.gpu: unknown host role"),
