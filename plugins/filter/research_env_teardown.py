@@ -123,6 +123,8 @@ class Analysis:
         self.vpc_ids = {_id(v, "vpc_id") for v in found.get("vpcs", []) if self.ours(v)}
         # Key users that stay after the plan: the key must then not be scheduled.
         self.key_users_kept: list[str] = []
+        # The regions whose environment of this env_name holds the IAM roles found, when not this one.
+        self.iam_regions_elsewhere: list[str] = []
 
     # -- helpers
 
@@ -136,14 +138,17 @@ class Analysis:
     def add(self, kind: str, rid: str, res: dict[str, Any], **extra: Any) -> None:
         self.plan.append({"type": kind, "id": rid, "name": _name(res), **extra})
 
+    def retag(self, rid: str) -> str:
+        """The command that puts the environment's tags back on an EC2 resource."""
+        env, managed = self.env_tags["Environment"], self.env_tags["ManagedBy"]
+        return f"aws ec2 create-tags --resources {rid} --tags Key=Environment,Value={env} Key=ManagedBy,Value={managed}"
+
     def block(self, kind: str, rid: str, name: str, why: str, fix: str) -> None:
-        env = self.env_tags["Environment"]
-        if name.startswith(f"{env}-") and kind in NETWORK_TYPES:
+        if name.startswith(f"{self.env_tags['Environment']}-") and kind in NETWORK_TYPES:
             # Named as research-env names this environment's resources: most likely its own, with its
             # tags removed by hand; deleting it (or what runs in it) would be the wrong fix.
             fix = (
-                f"its Name says it is the environment's own: put its tags back (aws ec2 create-tags --resources "
-                f"{rid} --tags Key=Environment,Value={env} Key=ManagedBy,Value={self.env_tags['ManagedBy']}) and run "
+                f"its Name says it is the environment's own: put its tags back ({self.retag(rid)}) and run "
                 f"teardown again; if it is not, {fix}"
             )
         self.blockers.append({"type": kind, "id": rid, "name": name, "why": why, "fix": fix})
@@ -258,7 +263,6 @@ class Analysis:
         for res in found.get("tagged_subnets", []) + found.get("tagged_security_groups", []):
             if self.ours(res) and res.get("vpc_id") and res["vpc_id"] not in self.vpc_ids:
                 lost.setdefault(res["vpc_id"], []).append(_id(res, "subnet_id", "group_id"))
-        env, managed = self.env_tags["Environment"], self.env_tags["ManagedBy"]
         for vpc_id, held in sorted(lost.items()):
             self.block(
                 "vpc",
@@ -266,8 +270,7 @@ class Analysis:
                 "",
                 f"holds the environment's {', '.join(sorted(held))} but lacks its tags itself (removed by hand?), so "
                 "teardown cannot tell the VPC and what else is in it are the environment's",
-                f"put its tags back (aws ec2 create-tags --resources {vpc_id} --tags Key=Environment,Value={env} "
-                f"Key=ManagedBy,Value={managed}) and run teardown again",
+                f"put its tags back ({self.retag(vpc_id)}) and run teardown again",
             )
         self.our_nat_gateways = []
         for nat in found.get("nat_gateways", []):
@@ -449,14 +452,13 @@ class Analysis:
         elsewhere = {
             r["role_name"]: role_region(r) for r in found.get("iam_roles", []) if role_region(r) not in (None, here)
         }
+        self.iam_regions_elsewhere = sorted(set(elsewhere.values()))
         if elsewhere:
-            regions = ", ".join(sorted(set(elsewhere.values())))
             self.notes.append(
                 f"IAM roles {', '.join(sorted(elsewhere))} (and their instance profiles) serve this env_name in "
-                f"{regions}, not in {here}: left alone. Run teardown with -e aws_region={regions.split(', ')[0]} "
-                "for that environment."
+                f"{', '.join(self.iam_regions_elsewhere)}, not in {here}: left alone. Run teardown with "
+                f"-e aws_region={self.iam_regions_elsewhere[0]} for that environment."
             )
-            self.iam_elsewhere = (sorted(elsewhere), regions)
         for res in found.get("elastic_ips", []):
             if self.ours(res):
                 self.add("elastic_ip", res["allocation_id"], res, public_ip=res.get("public_ip"))
@@ -650,15 +652,15 @@ class Analysis:
         self.simple()
         self.data()
         self.key()
-        if getattr(self, "iam_elsewhere", None) and not self.plan:
-            roles, regions = self.iam_elsewhere
+        if self.iam_regions_elsewhere and not self.plan:
+            roles = sorted(r["role_name"] for r in self.found.get("iam_roles", []))
             self.block(
                 "environment",
                 self.env_tags["Environment"],
                 "",
-                f"has nothing in {self.found.get('region')}: it lives in {regions} (the region its IAM roles "
-                f"{', '.join(roles)} serve)",
-                f"run teardown again with -e aws_region={regions.split(', ')[0]}",
+                f"has nothing in {self.found.get('region')}: it lives in {', '.join(self.iam_regions_elsewhere)} (the "
+                f"region its IAM roles {', '.join(roles)} serve)",
+                f"run teardown again with -e aws_region={self.iam_regions_elsewhere[0]}",
             )
         plan = sorted(self.plan, key=lambda entry: TEARDOWN_ORDER.index(entry["type"]))
         return {
