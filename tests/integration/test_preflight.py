@@ -22,6 +22,11 @@ def with_subnet(tier: str, **change: object) -> dict:
     return {"subnets": {t: (v | change if t == tier else v) for t, v in SUBNETS.items()}}
 
 
+def only_vpn(**change: object) -> dict:
+    """`instances` with the vpn host alone, its defaults changed."""
+    return {"instances": {"vpn": {"type": "t3.small", "subnet": "dmz", "eip": True, "volume_gb": 20} | change}}
+
+
 BAD = {
     "env name with capitals": ({"env_name": "Research_Env"}, "env_name:"),
     "env name as a wildcard": ({"env_name": "*"}, "env_name:"),
@@ -76,51 +81,21 @@ BAD = {
     ),
     # What only AWS can tell: one describe call each, before anything exists.
     "unknown instance type": (
-        {"instances": {"vpn": {"type": "t3.hyper", "subnet": "dmz", "eip": True, "volume_gb": 20}}},
+        only_vpn(type="t3.hyper"),
         "instances.vpn.type: 't3.hyper' is not an instance type offered in us-east-1a",
     ),
     "AMI that does not exist": (
-        {
-            "instances": {
-                "vpn": {
-                    "type": "t3.small",
-                    "subnet": "dmz",
-                    "eip": True,
-                    "volume_gb": 20,
-                    "ami_id": "ami-0123456789abcdef0",
-                }
-            }
-        },
+        only_vpn(ami_id="ami-0123456789abcdef0"),
         "instances.vpn.ami_id: ami-0123456789abcdef0 is not an available image in us-east-1",
     ),
     # The architecture is AWS's (DescribeInstanceTypes): a1, the first Graviton, runs arm64 only.
     "x86_64 image for an arm64 type": (
-        {
-            "instances": {
-                "vpn": {
-                    "type": "a1.medium",
-                    "subnet": "dmz",
-                    "eip": True,
-                    "volume_gb": 20,
-                    "ami_id": "ami-0c1a9e0c24a0b1e02",  # scripts/emulator-amis.json: x86_64
-                }
-            }
-        },
+        only_vpn(type="a1.medium", ami_id="ami-0c1a9e0c24a0b1e02"),  # scripts/emulator-amis.json: x86_64
         "instances.vpn.ami_id: ami-0c1a9e0c24a0b1e02 is an x86_64 image, but a1.medium runs arm64",
     ),
     # ami: for ami_id: would be ignored, and the host launched with the default image.
     "misspelt host setting": (
-        {
-            "instances": {
-                "vpn": {
-                    "type": "t3.small",
-                    "subnet": "dmz",
-                    "eip": True,
-                    "volume_gb": 20,
-                    "ami": "ami-0c1a9e0c22a0a2201",  # scripts/emulator-amis.json: an older image
-                }
-            }
-        },
+        only_vpn(ami="ami-0c1a9e0c22a0a2201"),  # scripts/emulator-amis.json: an older image
         "instances.vpn.ami: unknown setting",
     ),
     "zone that does not exist": (
