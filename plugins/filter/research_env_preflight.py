@@ -660,19 +660,13 @@ def bool_errors(value: Any, name: str) -> list[str]:
 
 
 def check_inventory(config: dict[str, Any]) -> list[str]:
-    """The EC2 inventory is read before any variable exists, so it takes the environment and the
-    region from the shell (RESEARCH_ENV_NAME, AWS_REGION): they must match env_name/aws_region, or
-    the configure step would find no hosts, or another environment's."""
+    """The EC2 inventory is read before any variable exists, so it takes the region from the shell
+    (AWS_REGION): it must match aws_region, or the configure step would find no hosts. It reads
+    every environment of that region and the plays pick env_name's hosts (playbooks/select.yml),
+    so the environment needs nothing from the shell."""
     errors = []
-    seen_env = config.get("inventory_env_name")
-    name_ok = not check_env_name(config.get("env_name"))  # a bad name is reported once, by itself
-    if seen_env is not None and name_ok and seen_env != config.get("env_name"):
-        errors.append(
-            f"env_name: is {config.get('env_name')!r} but the EC2 inventory looks for {seen_env!r} "
-            f"(RESEARCH_ENV_NAME). Run: export RESEARCH_ENV_NAME={config.get('env_name')}"
-        )
     seen_region = config.get("inventory_region")
-    region_ok = _region_ok(config.get("aws_region"))  # likewise a bad region
+    region_ok = _region_ok(config.get("aws_region"))  # a bad region is reported once, by itself
     if seen_region is not None and region_ok and seen_region != config.get("aws_region"):
         errors.append(
             f"aws_region: is {config.get('aws_region')!r} but the EC2 inventory reads {seen_region!r} "

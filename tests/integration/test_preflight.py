@@ -48,7 +48,6 @@ BAD = {
     ),
     "privileged jupyter port": ({"jupyter_port": 80}, "jupyter_port:"),
     "reserved extra tag": ({"extra_tags": {"ManagedBy": "me"}}, "extra_tags.ManagedBy:"),
-    "inventory reads another environment": ({"env_name": "gamma"}, "export RESEARCH_ENV_NAME=gamma"),
     "inventory reads another region": ({"aws_region": "eu-west-1"}, "export AWS_REGION=eu-west-1"),
     "KMS deletion window too short": ({"kms_deletion_window_days": 3}, "kms_deletion_window_days:"),
     # A pattern's `$` matched before a trailing newline once. The message shows the value's repr, and the
