@@ -16,8 +16,6 @@ venv=${VENV:-.venv}
 export PATH="$PWD/$venv/bin:$PATH"
 export ANSIBLE_HOME=${ANSIBLE_HOME:-$PWD/.ansible}
 export EMULATOR_STATE_DIR=$state/emulator
-# The EC2 inventory reads the environment name from the shell (lab/lab.yml sets env_name: lab).
-export RESEARCH_ENV_NAME=lab
 lab_vars=(-e @lab/lab.yml)
 
 mkdir -p "$state"

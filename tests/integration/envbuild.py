@@ -46,11 +46,6 @@ def env_vars(ssh_key: Path, **overrides: object) -> dict:
     return base | overrides
 
 
-def shell_env(base: dict[str, str], env_name: str) -> dict[str, str]:
-    """The emulator's environment plus what the EC2 inventory reads for another env_name."""
-    return dict(base, RESEARCH_ENV_NAME=env_name)
-
-
 def vpc_of(ec2, env_name: str) -> dict:
     vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:Environment", "Values": [env_name]}])["Vpcs"]
     assert len(vpcs) == 1, f"expected one VPC of {env_name}, found {len(vpcs)}"

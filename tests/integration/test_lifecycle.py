@@ -6,6 +6,7 @@ and goes beside it; teardown removes everything and records it; teardown again f
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,6 @@ from envbuild import (
     only_record,
     research_routes,
     security_groups,
-    shell_env,
     vpc_of,
 )
 from helpers import REPO, ansible_env, run_playbook
@@ -312,6 +312,76 @@ class TestInventory:
             assert f"-i {ssh_key.with_suffix('')}" in args
 
 
+class TestTwoEnvironments:
+    """Two environments from one checkout and one shell, nothing exported: the inventory reads both, and
+    each run's plays reach only the hosts of its env_name, through its own vpn host."""
+
+    @pytest.fixture
+    def gamma(self, built, ec2):
+        """Three running hosts of another environment, as compute.yml tags them (in the default VPC)."""
+        image = ec2.describe_images(Owners=["099720109477"])["Images"][0]["ImageId"]
+        ids = []
+        for role in ("vpn", "jupyter", "voila"):
+            names = {"ManagedBy": "research-env", "Environment": "gamma", "Role": role, "Name": f"gamma-{role}"}
+            spec = {"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in names.items()]}
+            made = ec2.run_instances(
+                ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro", TagSpecifications=[spec]
+            )
+            ids.append(made["Instances"][0]["InstanceId"])
+        yield {
+            tags(i)["Role"]: i for r in ec2.describe_instances(InstanceIds=ids)["Reservations"] for i in r["Instances"]
+        }
+        ec2.terminate_instances(InstanceIds=ids)
+
+    def test_each_run_reaches_only_its_own_hosts(self, gamma, emulator_env, ssh_key):
+        own = {
+            "gamma": {"gamma-vpn", "gamma-jupyter", "gamma-voila"},
+            "researchenv": {f"researchenv-{r}" for r in ROLES},
+        }
+        for env_name, hosts in own.items():
+            # --tags always: the plays pick their hosts and check the roles' arguments, contacting no host.
+            run = run_playbook(
+                "playbooks/configure.yml",
+                "--tags",
+                "always",
+                extra_vars=env_vars(ssh_key, env_name=env_name),
+                env=emulator_env,
+            )
+            assert run.rc == 0, run.explain()
+            assert set(run.recap) == own["gamma"] | own["researchenv"], run.explain()  # the inventory has both
+            assert {h for h, c in run.recap.items() if c["ok"]} == hosts, run.explain()
+            others = set(run.recap) - hosts
+            assert all(run.recap[h] == run.recap[h] | {"ok": 0, "changed": 0, "failed": 0} for h in others)
+            touched = re.findall(r"^(?:ok|changed|fatal|failed): \[([^\]\s]+)", run.output, re.MULTILINE)
+            assert set(touched) <= hosts, run.explain()  # no task ran on another environment's host
+            assert {f"{env_name}-jupyter", f"{env_name}-voila"} <= set(touched), run.explain()
+
+    def test_each_environment_goes_in_through_its_own_vpn_host(self, gamma, built, ec2, emulator_env, ssh_key):
+        vpn = {
+            "gamma": gamma["vpn"]["PublicIpAddress"],
+            "researchenv": instances_by_role(ec2)["vpn"]["PublicIpAddress"],
+        }
+        for env_name, address in vpn.items():
+            result = subprocess.run(
+                [
+                    str(Path(sys.executable).parent / "ansible"),
+                    f"{env_name}-jupyter",
+                    "-m",
+                    "ansible.builtin.debug",
+                    "-a",
+                    "msg={{ ansible_ssh_common_args }}",
+                    "-e",
+                    json.dumps({"env_name": env_name, "ssh_public_key_file": str(ssh_key)}),
+                ],
+                cwd=REPO,
+                env=ansible_env(emulator_env),
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            assert f"ubuntu@{address}" in result.stdout, result.stdout
+
+
 class TestLifecycle:
     def test_rerun_changes_nothing(self, built, emulator_env, ssh_key):
         run = run_playbook("site.yml", "--tags", "infra", extra_vars=env_vars(ssh_key), env=emulator_env)
@@ -369,7 +439,7 @@ class TestLifecycle:
             env_name="beta",
             instances={"vpn": {"type": "a1.medium", "subnet": "dmz", "eip": True, "volume_gb": 8}},
         )
-        run = run_playbook("site.yml", "--tags", "infra", extra_vars=beta, env=shell_env(emulator_env, "beta"))
+        run = run_playbook("site.yml", "--tags", "infra", extra_vars=beta, env=emulator_env)
         assert run.rc == 0, run.explain()
         assert set(all_resources(aws, "beta")) >= {"vpc", "instance", "bucket", "kms_key", "iam_role"}
         flt = [{"Name": "tag:Environment", "Values": ["beta"]}]
