@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 ARGS ?=
 PLAYBOOKS := site.yml $(wildcard playbooks/*.yml)
 
-.PHONY: help setup docker image lint syntax unit integration image-test molecule e2e test lab lab-destroy clean
+.PHONY: help setup docker image lint syntax sanity unit integration image-test molecule e2e test lab lab-destroy clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ lint: setup syntax ## yamllint, ansible-lint (production profile), ruff, syntax 
 syntax: setup
 	ansible-playbook --syntax-check $(PLAYBOOKS)
 
+sanity: setup ## ansible-test sanity of the collection research_env.core (Python 3.11, no Docker)
+	@scripts/sanity.sh $(SANITY_ARGS)
+
 unit: setup ## Unit tests (pure functions, modules in-process)
 	$(PYTEST) tests/unit -n 2 $(PYTEST_ARGS)
 
@@ -54,7 +57,7 @@ e2e: setup image ## End to end: make lab from nothing, what users see, make lab 
 	flock $${RESEARCH_ENV_DOCKER_LOCK:-/tmp/research-env-docker.lock} $(PYTEST) -m e2e tests/e2e $(PYTEST_ARGS)
 
 test: ## Everything CI runs, stage by stage, then where the time went
-	@scripts/stages.sh lint unit integration image-test molecule e2e
+	@scripts/stages.sh lint sanity unit integration image-test molecule e2e
 
 lab: setup ## Run site.yml against the local AWS emulator (ARGS="--tags ..." for a slice)
 	@scripts/lab.sh up $(ARGS)

@@ -1,5 +1,5 @@
-"""Helpers for the tests of the project's own modules (plugins/modules/*.py): load one by path, run its main()
-in-process as Ansible would, render its documentation with ansible-doc, run it through `ansible` itself.
+"""Helpers for the tests of the project's own modules (research_env.core, in collections/): load one by path, run
+its main() in-process as Ansible would, render its documentation with ansible-doc, run it through `ansible` itself.
 
 The fixtures these tests share (dummy AWS credentials, one botocore loader, a moto server) are in
 tests/unit/conftest.py.
@@ -18,21 +18,18 @@ from types import ModuleType
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-MODULES = REPO / "plugins" / "modules"
+COLLECTIONS = REPO / "collections"
+COLLECTION = "research_env.core"
+MODULES = COLLECTIONS / "ansible_collections" / "research_env" / "core" / "plugins" / "modules"
 BIN = Path(sys.executable).parent
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
 
 
 def load_module(name: str) -> ModuleType:
-    """plugins/modules/<name>.py, imported by path as the module <name>. Its imports of the project's
-    module_utils (`ansible.module_utils.research_env_*`, which Ansible itself finds through ansible.cfg's
-    module_utils) are found in plugins/module_utils."""
-    import ansible.module_utils
-
-    utils = str(REPO / "plugins" / "module_utils")
-    if utils not in ansible.module_utils.__path__:
-        ansible.module_utils.__path__.append(utils)
+    """The collection's plugins/modules/<name>.py, imported by path as the module <name>. Its imports of the
+    collection's module_utils (`ansible_collections.research_env.core.plugins.module_utils.*`) are found through
+    collections/ on sys.path (tests/conftest.py)."""
     spec = importlib.util.spec_from_file_location(name, MODULES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -51,23 +48,24 @@ def run_module(module: ModuleType, args: dict, capsys, region: str | None = REGI
 
 
 def ansible_doc(name: str) -> dict:
-    """What `ansible-doc --json` says of the module: its doc, examples, metadata and return."""
+    """What `ansible-doc --json research_env.core.<name>` says of the module: its doc, examples, metadata, return."""
     proc = subprocess.run(
-        [str(BIN / "ansible-doc"), "-M", str(MODULES), "--json", name],
-        env={**os.environ, "ANSIBLE_HOME": str(REPO / ".ansible")},
+        [str(BIN / "ansible-doc"), "--json", f"{COLLECTION}.{name}"],
+        env={**os.environ, "ANSIBLE_HOME": str(REPO / ".ansible"), "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS)},
         capture_output=True,
         text=True,
         timeout=120,
         check=True,
     )
-    return json.loads(proc.stdout)[name]
+    return json.loads(proc.stdout)[f"{COLLECTION}.{name}"]
 
 
 def ansible_adhoc(module: str, module_args: dict, endpoint: str, *extra: str) -> tuple[int, dict]:
-    """`ansible localhost -m <module>` against the emulator at endpoint: its exit code and the task's result."""
+    """`ansible localhost -m research_env.core.<module>` against the emulator at endpoint: its exit code and the
+    task's result."""
     env = dict(os.environ)
     env.update(
-        ANSIBLE_LIBRARY=str(MODULES),
+        ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS),
         ANSIBLE_HOME=str(REPO / ".ansible"),
         ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
         ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
@@ -86,7 +84,7 @@ def ansible_adhoc(module: str, module_args: dict, endpoint: str, *extra: str) ->
             "-e",
             f"ansible_python_interpreter={sys.executable}",
             "-m",
-            module,
+            f"{COLLECTION}.{module}",
             "-a",
             json.dumps(module_args),
             *extra,

@@ -8,8 +8,8 @@ objects' LastModified while their content stays identical. Three ways to look at
 fresh process, run in turns, median of --repeat runs:
 
   list-only   a bare boto3 ListObjectsV2 paginator over the prefix (the floor for any list-based check)
-  module      plugins/modules/s3_sync_verify.py, executed the way Ansible executes it on the host (the
-              module file with an arguments file, under the same Python)
+  module      research_env.core's s3_sync_verify.py (in collections/), executed the way Ansible executes it on
+              the host (the module file with an arguments file, under the same Python)
   aws-cli     `aws s3 sync TREE s3://BUCKET/PREFIX --dryrun` (awscli v1 from PyPI, pinned like the
               s3_sync_cron role pins it, in its own venv under .state/; it vendors its own botocore)
 
@@ -46,7 +46,8 @@ from emulator import DUMMY_ENV  # noqa: E402 - the emulator's dummy credentials,
 
 STATE = REPO / ".state" / "bench-sync-verify"
 AWSCLI_VENV = REPO / ".state" / "bench-awscli"
-MODULE = REPO / "plugins" / "modules" / "s3_sync_verify.py"
+COLLECTIONS = REPO / "collections"
+MODULE = COLLECTIONS / "ansible_collections" / "research_env" / "core" / "plugins" / "modules" / "s3_sync_verify.py"
 BUCKET = "bench-notebooks"
 PREFIX = "notebooks/"
 
@@ -175,7 +176,7 @@ def main() -> int:
         **DUMMY_ENV,
         AWS_EC2_METADATA_DISABLED="true",
         ANSIBLE_HOME=str(REPO / ".ansible"),
-        ANSIBLE_LIBRARY=str(REPO / "plugins" / "modules"),
+        ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS),
         ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
         ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
         PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
@@ -188,7 +189,7 @@ def main() -> int:
             "aws-cli": [str(aws), "s3", "sync", str(tree), f"s3://{BUCKET}/{PREFIX}", "--dryrun", "--no-progress"],
             "ansible": [
                 str(Path(sys.executable).parent / "ansible"),
-                *("localhost", "-c", "local", "-i", "localhost,", "-m", "s3_sync_verify"),
+                *("localhost", "-c", "local", "-i", "localhost,", "-m", "research_env.core.s3_sync_verify"),
                 *("-e", f"ansible_python_interpreter={sys.executable}"),
                 *("-a", json.dumps({"bucket": BUCKET, "prefix": PREFIX, "path": str(tree), "max_reported": 10})),
             ],

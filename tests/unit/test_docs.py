@@ -124,6 +124,9 @@ def test_one_licence_for_the_whole_repository():
     assert {m.parent.parent.name: yaml.safe_load(m.read_text())["galaxy_info"]["license"] for m in metas} == {
         r.name: "GPL-3.0-or-later" for r in ROLES
     }
-    plugins = sorted((REPO / "plugins").glob("*/*.py"))
+    collection = REPO / "collections" / "ansible_collections" / "research_env" / "core"
+    assert yaml.safe_load((collection / "galaxy.yml").read_text())["license"] == ["GPL-3.0-or-later"]
+    plugins = sorted((collection / "plugins").glob("*/*.py"))
+    assert plugins
     unlicensed = [str(p.relative_to(REPO)) for p in plugins if "GNU General Public License v3.0+" not in p.read_text()]
     assert unlicensed == []

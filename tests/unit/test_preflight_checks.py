@@ -8,8 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import research_env_preflight as f
 import yaml
+from ansible_collections.research_env.core.plugins.filter import preflight as f
+from ansible_collections.research_env.core.plugins.filter.preflight_settings import bucket_name_errors
+from ansible_collections.research_env.core.plugins.filter.preflight_ssh_key import ssh_public_key_errors
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -143,25 +145,25 @@ def test_no_vpn_host_needed_without_openvpn(pubkey):
 
 class TestSshKey:
     def test_missing_file(self, tmp_path):
-        assert "does not exist" in f.ssh_public_key_errors(str(tmp_path / "nope.pub"))[0]
+        assert "does not exist" in ssh_public_key_errors(str(tmp_path / "nope.pub"))[0]
 
     def test_private_key_instead_of_public(self, pubkey):
-        assert "PRIVATE key" in f.ssh_public_key_errors(str(pubkey))[0]
+        assert "PRIVATE key" in ssh_public_key_errors(str(pubkey))[0]
 
     def test_type_does_not_match_body(self, pubkey, tmp_path):
         body = pubkey.with_suffix(".pub").read_text().split()[1]
         wrong = tmp_path / "wrong.pub"
         wrong.write_text(f"ssh-rsa {body} me\n")
-        assert "holds a ssh-ed25519 key" in f.ssh_public_key_errors(str(wrong))[0]
+        assert "holds a ssh-ed25519 key" in ssh_public_key_errors(str(wrong))[0]
 
     def test_damaged_body(self, tmp_path):
         bad = tmp_path / "bad.pub"
         bad.write_text("ssh-ed25519 AAAA!!!! me\n")
-        assert "damaged" in f.ssh_public_key_errors(str(bad))[0]
+        assert "damaged" in ssh_public_key_errors(str(bad))[0]
 
     def test_home_is_expanded(self, pubkey, monkeypatch):
         monkeypatch.setenv("HOME", str(pubkey.parent))
-        assert f.ssh_public_key_errors("~/id.pub") == []
+        assert ssh_public_key_errors("~/id.pub") == []
 
 
 @pytest.mark.parametrize(
@@ -180,13 +182,13 @@ class TestSshKey:
     ],
 )
 def test_bad_bucket_names(name, fragment):
-    errors = f.bucket_name_errors(name)
+    errors = bucket_name_errors(name)
     assert errors and fragment in " ".join(errors), errors
     assert all(e.startswith("notebooks_bucket:") for e in errors)
 
 
 def test_good_bucket_name():
-    assert f.bucket_name_errors("researchenv-notebooks-123456789012") == []
+    assert bucket_name_errors("researchenv-notebooks-123456789012") == []
 
 
 ADMIN = GOOD["admin_cidrs"][0]
@@ -228,7 +230,7 @@ def test_a_trailing_newline_is_refused(pubkey, changes, variable):
 
 
 def test_a_trailing_newline_in_the_bucket_name_is_refused():
-    assert f.bucket_name_errors("researchenv-notebooks-123456789012\n")
+    assert bucket_name_errors("researchenv-notebooks-123456789012\n")
 
 
 def subnets_in(vpc: str) -> dict:
@@ -623,7 +625,7 @@ def test_a_bad_region_is_reported_once(pubkey):
 
 
 def test_one_bucket_name_one_message():
-    assert len(f.bucket_name_errors("192.168.5.4")) == 1
+    assert len(bucket_name_errors("192.168.5.4")) == 1
 
 
 # The settings playbooks/preflight.yml hands the filter (besides the key file and the inventory's).

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import pytest
-import research_env as f
+from ansible_collections.research_env.core.plugins.filter.images import (
+    image_architecture,
+    image_errors,
+    instance_type_errors,
+)
+from ansible_collections.research_env.core.plugins.filter.infra import enabled
+from ansible_collections.research_env.core.plugins.filter.summary import cost_estimate, hosts_summary
 
 
 def test_enabled_drops_disabled_entries_and_the_key():
     rules = [{"ports": [22], "enabled": True}, {"ports": [80], "enabled": False}, {"ports": [443]}]
-    assert f.enabled(rules) == [{"ports": [22]}, {"ports": [443]}]
+    assert enabled(rules) == [{"ports": [22]}, {"ports": [443]}]
 
 
 def _instance(role, kind, state="running", private="10.0.3.10", public=None, launched="2026-11-23T10:00:00"):
@@ -28,7 +34,7 @@ def test_hosts_summary_keys_hosts_by_role_and_skips_terminated_and_untagged():
     new = _instance("jupyter", "t3.large", private="10.0.3.20")
     untagged = {"instance_id": "i-x", "instance_type": "t3.micro", "state": {"name": "running"}, "tags": {}}
     vpn = _instance("vpn", "t3.small", private="10.0.1.5", public="198.51.100.7")
-    hosts = f.hosts_summary([new, old, untagged, vpn])
+    hosts = hosts_summary([new, old, untagged, vpn])
     assert set(hosts) == {"jupyter", "vpn"}
     assert hosts["jupyter"]["private_ip"] == "10.0.3.20"
     assert hosts["jupyter"]["public_ip"] is None
@@ -43,7 +49,7 @@ def test_hosts_summary_keys_hosts_by_role_and_skips_terminated_and_untagged():
 
 
 def test_cost_estimate_counts_instances_nat_and_public_addresses():
-    hosts = f.hosts_summary(
+    hosts = hosts_summary(
         [
             _instance("vpn", "t3.small", public="198.51.100.7"),
             _instance("voila", "t3.small", public="198.51.100.8"),
@@ -52,7 +58,7 @@ def test_cost_estimate_counts_instances_nat_and_public_addresses():
         ]
     )
     prices = {"t3.small": 0.0208, "t3.large": 0.0832, "t3.micro": 0.0104, "nat_gateway": 0.045, "public_ipv4": 0.005}
-    cost = f.cost_estimate(hosts, 1, prices, volume_gb=120, gb_month=0.08)
+    cost = cost_estimate(hosts, 1, prices, volume_gb=120, gb_month=0.08)
     # 2 x t3.small + t3.large + NAT + 3 public IPv4 (two hosts, the NAT's); the stopped host is not billed by the hour.
     assert cost["items"] == {"t3.small": 2, "t3.large": 1, "nat_gateway": 1, "public_ipv4": 3}
     assert cost["hourly_usd"] == pytest.approx(2 * 0.0208 + 0.0832 + 0.045 + 3 * 0.005)
@@ -61,8 +67,8 @@ def test_cost_estimate_counts_instances_nat_and_public_addresses():
 
 
 def test_cost_estimate_names_types_it_has_no_price_for():
-    hosts = f.hosts_summary([_instance("jupyter", "p5.48xlarge")])
-    cost = f.cost_estimate(hosts, 0, {"t3.small": 0.0208})
+    hosts = hosts_summary([_instance("jupyter", "p5.48xlarge")])
+    cost = cost_estimate(hosts, 0, {"t3.small": 0.0208})
     assert cost["unpriced"] == ["p5.48xlarge"]
     assert cost["items"] == {"p5.48xlarge": 1}
 
@@ -87,15 +93,15 @@ ARCHITECTURES = {"t3.small": ["x86_64"], "m7g.large": ["arm64"], "a1.medium": ["
     ],
 )
 def test_image_architecture(supported, arch):
-    assert f.image_architecture(supported) == arch
+    assert image_architecture(supported) == arch
 
 
 def test_instance_types_not_offered_in_the_zone_are_named():
-    errors = f.instance_type_errors(INSTANCES, ["t3.small", "t3.large"], "us-east-1a")
+    errors = instance_type_errors(INSTANCES, ["t3.small", "t3.large"], "us-east-1a")
     assert len(errors) == 1 and errors[0].startswith(
         "instances.jupyter.type: 'm7g.large' is not an instance type offered"
     )
-    assert f.instance_type_errors(INSTANCES, ["t3.small", "m7g.large"], "us-east-1a") == []
+    assert instance_type_errors(INSTANCES, ["t3.small", "m7g.large"], "us-east-1a") == []
 
 
 @pytest.mark.parametrize(
@@ -119,13 +125,13 @@ def test_instance_types_not_offered_in_the_zone_are_named():
     ],
 )
 def test_image_errors(given, matching, fragment):
-    (error,) = f.image_errors(INSTANCES, ARCHITECTURES, given, matching, "us-east-1", "099720109477", "ubuntu/*")
+    (error,) = image_errors(INSTANCES, ARCHITECTURES, given, matching, "us-east-1", "099720109477", "ubuntu/*")
     assert fragment in error
 
 
 def test_images_that_fit():
     given = [{"image_id": "ami-0123456789abcdef0", "architecture": "arm64", "state": "available"}]
-    assert f.image_errors(INSTANCES, ARCHITECTURES, given, [{"architecture": "x86_64"}], "us-east-1", "o", "n") == []
+    assert image_errors(INSTANCES, ARCHITECTURES, given, [{"architecture": "x86_64"}], "us-east-1", "o", "n") == []
 
 
 X86_IMAGE = {"image_id": "ami-0c1a9e0c24a0b1e02", "architecture": "x86_64", "state": "available"}
@@ -135,21 +141,21 @@ ARM_IMAGE = {"image_id": "ami-0c1a9e0c24a0a6401", "architecture": "arm64", "stat
 def test_a1_is_arm64_although_its_name_has_no_g():
     """The name-based guess took the first Graviton (a1) for x86_64; AWS's answer does not."""
     given = {"vpn": {"type": "a1.medium", "ami_id": X86_IMAGE["image_id"]}}
-    (error,) = f.image_errors(given, ARCHITECTURES, [X86_IMAGE], [X86_IMAGE], "us-east-1", "o", "n")
+    (error,) = image_errors(given, ARCHITECTURES, [X86_IMAGE], [X86_IMAGE], "us-east-1", "o", "n")
     assert error.startswith("instances.vpn.ami_id: ami-0c1a9e0c24a0b1e02 is an x86_64 image, but a1.medium runs arm64")
     by_filter = {"vpn": {"type": "a1.medium"}}
-    (error,) = f.image_errors(by_filter, ARCHITECTURES, [], [X86_IMAGE], "us-east-1", "o", "n")
+    (error,) = image_errors(by_filter, ARCHITECTURES, [], [X86_IMAGE], "us-east-1", "o", "n")
     assert "for arm64 (needed by instances.vpn, type a1.medium)" in error
-    assert f.image_errors(by_filter, ARCHITECTURES, [], [X86_IMAGE, ARM_IMAGE], "us-east-1", "o", "n") == []
+    assert image_errors(by_filter, ARCHITECTURES, [], [X86_IMAGE, ARM_IMAGE], "us-east-1", "o", "n") == []
 
 
 def test_a_type_that_runs_i386_and_x86_64_takes_either_image_given_and_the_x86_64_one_found():
     i386 = {"image_id": "ami-0000000000000i386", "architecture": "i386", "state": "available"}
     given = {"vpn": {"type": "t2.micro", "ami_id": i386["image_id"]}}
-    assert f.image_errors(given, ARCHITECTURES, [i386], [], "us-east-1", "o", "n") == []
-    (error,) = f.image_errors(given, ARCHITECTURES, [ARM_IMAGE | {"image_id": i386["image_id"]}], [], "r", "o", "n")
+    assert image_errors(given, ARCHITECTURES, [i386], [], "us-east-1", "o", "n") == []
+    (error,) = image_errors(given, ARCHITECTURES, [ARM_IMAGE | {"image_id": i386["image_id"]}], [], "r", "o", "n")
     assert "is an arm64 image, but t2.micro runs i386 or x86_64" in error
-    (error,) = f.image_errors({"vpn": {"type": "t2.micro"}}, ARCHITECTURES, [], [i386], "us-east-1", "o", "n")
+    (error,) = image_errors({"vpn": {"type": "t2.micro"}}, ARCHITECTURES, [], [i386], "us-east-1", "o", "n")
     assert "for x86_64" in error
 
 
@@ -160,12 +166,10 @@ def test_a_type_that_is_not_offered_gets_no_image_error():
         "jupyter": {"type": "t3.hyper", "ami_id": X86_IMAGE["image_id"]},
         "voila": {"type": "t3.hyper", "ami_id": ARM_IMAGE["image_id"]},
     }
-    assert f.image_errors(hosts, ARCHITECTURES, [X86_IMAGE, ARM_IMAGE], [], "us-east-1", "o", "n") == []
-    assert f.image_errors(hosts, {}, [X86_IMAGE, ARM_IMAGE], [], "us-east-1", "o", "n") == []
+    assert image_errors(hosts, ARCHITECTURES, [X86_IMAGE, ARM_IMAGE], [], "us-east-1", "o", "n") == []
+    assert image_errors(hosts, {}, [X86_IMAGE, ARM_IMAGE], [], "us-east-1", "o", "n") == []
 
 
 def test_an_image_that_does_not_exist_is_named_even_when_the_type_is_not_offered():
-    (error,) = f.image_errors(
-        {"vpn": {"type": "t3.hyper", "ami_id": "ami-0123456789abcdef0"}}, {}, [], [], "r", "o", "n"
-    )
+    (error,) = image_errors({"vpn": {"type": "t3.hyper", "ami_id": "ami-0123456789abcdef0"}}, {}, [], [], "r", "o", "n")
     assert error.startswith("instances.vpn.ami_id: ami-0123456789abcdef0 is not an available image")

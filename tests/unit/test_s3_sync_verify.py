@@ -124,7 +124,7 @@ def test_documentation_describes_exactly_the_argument_spec():
     ]
     returned = yaml.safe_load(m.RETURN)
     assert all({"description", "returned", "type"} <= set(v) for v in returned.values())
-    assert all(task["s3_sync_verify"]["bucket"] for task in yaml.safe_load(m.EXAMPLES))
+    assert all(task["research_env.core.s3_sync_verify"]["bucket"] for task in yaml.safe_load(m.EXAMPLES))
 
 
 def test_ansible_doc_renders_the_module():

@@ -6,7 +6,12 @@ from __future__ import annotations
 import copy
 
 import pytest
-import research_env_teardown as f
+from ansible_collections.research_env.core.plugins.filter import teardown as f
+from ansible_collections.research_env.core.plugins.filter.teardown_record import (
+    describe_blockers,
+    key_may_go,
+    record_details,
+)
 
 ENV = {"Environment": "e", "ManagedBy": "research-env"}
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/k-1"
@@ -371,7 +376,7 @@ def test_foreign_things_block_the_plan(change, kind, fragment):
     out = f.teardown_analysis(found, True)
     assert [b["type"] for b in out["blockers"]] == [kind], out["blockers"]
     assert fragment in out["blockers"][0]["fix"]
-    line = f.describe_blockers(out["blockers"])[0]
+    line = describe_blockers(out["blockers"])[0]
     assert line.startswith(f"{kind} ") and "What to do:" in line
 
 
@@ -448,11 +453,11 @@ def test_failed_data_holders_keep_the_key():
         {"type": "subnet", "id": "s", "result": "failed: x"},
         {"type": "instance", "id": "i", "result": "deleted"},
     ]
-    assert f.key_may_go(log) == ["bucket b"]
+    assert key_may_go(log) == ["bucket b"]
 
 
 def test_record_details_on_one_line():
-    line = f.record_details(
+    line = record_details(
         {
             "ebs_volumes_with_it": [{"volume_id": "vol-1", "size_gb": 20}],
             "destroyed": [1, 2, 3],

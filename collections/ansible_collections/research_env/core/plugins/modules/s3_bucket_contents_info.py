@@ -27,7 +27,7 @@ options:
     type: int
     default: 10
 author:
-  - research-env contributors
+  - research-env contributors (!UNKNOWN)
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -36,7 +36,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: Count the notebooks bucket's contents
-  s3_bucket_contents_info:
+  research_env.core.s3_bucket_contents_info:
     name: researchenv-notebooks-123456789012
   register: contents
 
@@ -129,6 +129,15 @@ def empty_totals():
     }
 
 
+@AWSRetry.jittered_backoff()
+def count_versions(client, name, prefix, sample_size):
+    """The totals of one whole listing; throttled, it starts over, so the totals are one consistent pass."""
+    totals = empty_totals()
+    for page in client.get_paginator("list_object_versions").paginate(Bucket=name, Prefix=prefix):
+        count_page(page, totals, sample_size)
+    return totals
+
+
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
@@ -139,11 +148,8 @@ def main():
         supports_check_mode=True,
     )
     client = module.client("s3", retry_decorator=AWSRetry.jittered_backoff())
-    totals = empty_totals()
     try:
-        paginator = client.get_paginator("list_object_versions")
-        for page in paginator.paginate(Bucket=module.params["name"], Prefix=module.params["prefix"]):
-            count_page(page, totals, module.params["sample_size"])
+        totals = count_versions(client, module.params["name"], module.params["prefix"], module.params["sample_size"])
     except is_boto3_error_code("NoSuchBucket"):
         totals = dict(empty_totals(), exists=False)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except

@@ -1,21 +1,11 @@
 # Copyright: research-env contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters for research-env: small helpers of the infra plays (rules that exist under a condition,
-image lookup by architecture, addresses) and the summary's host and cost figures.
-
-Preflight's checks are in research_env_preflight.py, teardown's plan in research_env_teardown.py.
-"""
+"""Filters for the hosts' images: the architecture AWS says a type runs, the newest image of it, and
+preflight's checks that every type is offered and every image exists and fits its type."""
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
-
-
-def enabled(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Keep the entries whose `enabled` is not false, without that key: lets a vars file list every
-    rule once, each with the condition under which it exists."""
-    return [{k: v for k, v in item.items() if k != "enabled"} for item in items if item.get("enabled", True)]
 
 
 def image_architecture(supported: list[str] | None) -> str | None:
@@ -95,81 +85,13 @@ def image_errors(
     return errors
 
 
-def nth_host(cidr: str, n: int) -> str:
-    """The n-th address of a block (1 = the first usable: AWS's VPC router, Docker's gateway)."""
-    return str(ipaddress.ip_network(cidr, strict=False)[n])
-
-
-def hosts_summary(instances: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Role -> what people need of that host (name, id, type, state, addresses), from
-    ec2_instance_info's answer; terminated instances and untagged ones are left out."""
-    hosts: dict[str, dict[str, Any]] = {}
-    for inst in sorted(instances, key=lambda i: i.get("launch_time", "")):
-        tags = inst.get("tags") or {}
-        state = (inst.get("state") or {}).get("name")
-        if "Role" not in tags or state in ("terminated", "shutting-down"):
-            continue
-        hosts[tags["Role"]] = {
-            "name": tags.get("Name", inst.get("instance_id")),
-            "instance_id": inst.get("instance_id"),
-            "instance_type": inst.get("instance_type"),
-            "state": state,
-            "private_ip": inst.get("private_ip_address"),
-            "public_ip": inst.get("public_ip_address") or None,
-        }
-    return hosts
-
-
-def cost_estimate(
-    hosts: dict[str, dict[str, Any]],
-    nat_gateways: int,
-    hourly: dict[str, float],
-    volume_gb: int = 0,
-    gb_month: float = 0.0,
-) -> dict[str, Any]:
-    """What the environment costs while it runs, from list prices: instances (running ones), NAT
-    gateways, public IPv4 addresses (AWS bills each one), and EBS volumes a month. Types without
-    a price are named in `unpriced` rather than counted as free."""
-    items: dict[str, int] = {}
-    per_hour = 0.0
-    unpriced: list[str] = []
-    public_ips = nat_gateways
-    for host in hosts.values():
-        if host.get("state") not in ("running", "pending"):
-            continue
-        kind = host.get("instance_type") or "unknown"
-        items[kind] = items.get(kind, 0) + 1
-        if kind in hourly:
-            per_hour += float(hourly[kind])
-        elif kind not in unpriced:
-            unpriced.append(kind)
-        public_ips += 1 if host.get("public_ip") else 0
-    if nat_gateways:
-        items["nat_gateway"] = nat_gateways
-        per_hour += nat_gateways * float(hourly.get("nat_gateway", 0))
-    if public_ips:
-        items["public_ipv4"] = public_ips
-        per_hour += public_ips * float(hourly.get("public_ipv4", 0))
-    monthly = per_hour * 730 + volume_gb * gb_month
-    return {
-        "hourly_usd": round(per_hour, 4),
-        "monthly_usd": round(monthly, 2),
-        "items": items,
-        "unpriced": unpriced,
-    }
-
-
 class FilterModule:
-    """research-env filters."""
+    """research-env filters: images."""
 
     def filters(self) -> dict[str, Any]:
         return {
-            "research_env_enabled": enabled,
-            "research_env_image_arch": image_architecture,
-            "research_env_nth_host": nth_host,
-            "research_env_latest_image": latest_image,
-            "research_env_instance_type_errors": instance_type_errors,
-            "research_env_image_errors": image_errors,
-            "research_env_hosts_summary": hosts_summary,
-            "research_env_cost_estimate": cost_estimate,
+            "image_arch": image_architecture,
+            "latest_image": latest_image,
+            "instance_type_errors": instance_type_errors,
+            "image_errors": image_errors,
         }

@@ -48,7 +48,7 @@ options:
     elements: str
     default: []
 author:
-  - research-env contributors
+  - research-env contributors (!UNKNOWN)
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -57,7 +57,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: Is the Jupyter instance type offered in the environment's zone?
-  ec2_instance_type_offerings_info:
+  research_env.core.ec2_instance_type_offerings_info:
     locations: ["{{ research_env_availability_zone }}"]
     instance_types: ["{{ jupyter_instance_type }}", "{{ voila_instance_type }}"]
   register: offered
@@ -70,7 +70,7 @@ EXAMPLES = r"""
       in {{ research_env_availability_zone }}
 
 - name: The architecture of each host's instance type, for the image lookup
-  ec2_instance_type_offerings_info:
+  research_env.core.ec2_instance_type_offerings_info:
     location_type: region
     instance_types: [t3.small, t4g.small, a1.medium]
   register: types
@@ -81,7 +81,7 @@ EXAMPLES = r"""
   loop: "{{ types.instance_types }}"
 
 - name: Every zone id that offers g5.xlarge
-  ec2_instance_type_offerings_info:
+  research_env.core.ec2_instance_type_offerings_info:
     location_type: availability-zone-id
     instance_types: [g5.xlarge]
   register: gpu_zones
@@ -156,20 +156,18 @@ try:
 except ImportError:
     pass  # AnsibleAWSModule reports a missing botocore
 
-from ansible.module_utils.research_env_calls import CallCounter
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.transformation import ansible_dict_to_boto3_filter_list
+from ansible_collections.research_env.core.plugins.module_utils.calls import CallCounter
 
 
 def build_filters(locations: list[str], instance_types: list[str]) -> list[dict]:
     """The DescribeInstanceTypeOfferings filters for the options: only the non-empty ones (an empty
     Values list is refused by EC2)."""
-    filters = []
-    if locations:
-        filters.append({"Name": "location", "Values": list(locations)})
-    if instance_types:
-        filters.append({"Name": "instance-type", "Values": list(instance_types)})
-    return filters
+    wanted = {"location": list(locations), "instance-type": list(instance_types)}
+    return ansible_dict_to_boto3_filter_list({name: values for name, values in wanted.items() if values})
 
 
 def summarise(raw_offerings: list[dict]) -> tuple[list[dict], list[str]]:
@@ -222,26 +220,26 @@ def architectures_by_type(raw_types: list[dict]) -> dict[str, list[str]]:
     return {t["InstanceType"]: list(t.get("ProcessorInfo", {}).get("SupportedArchitectures", [])) for t in raw_types}
 
 
-@AWSRetry.jittered_backoff()
 def describe_offerings(client: Any, location_type: str, filters: list[dict]) -> list[dict]:
-    paginator = client.get_paginator("describe_instance_type_offerings")
     params = {"LocationType": location_type}
     if filters:
         params["Filters"] = filters
-    return paginator.paginate(**params).build_full_result().get("InstanceTypeOfferings", [])
+    return paginated_query_with_retries(client, "describe_instance_type_offerings", **params).get(
+        "InstanceTypeOfferings", []
+    )
 
 
 # DescribeInstanceTypes takes at most 100 names in InstanceTypes: more are asked for 100 at a time.
 DESCRIBE_TYPES_LIMIT = 100
 
 
-@AWSRetry.jittered_backoff()
 def describe_instance_types(client: Any, instance_types: list[str]) -> list[dict]:
-    paginator = client.get_paginator("describe_instance_types")
     found = []
     for start in range(0, len(instance_types), DESCRIBE_TYPES_LIMIT):
         chunk = instance_types[start : start + DESCRIBE_TYPES_LIMIT]
-        found += paginator.paginate(InstanceTypes=chunk).build_full_result().get("InstanceTypes", [])
+        found += paginated_query_with_retries(client, "describe_instance_types", InstanceTypes=chunk).get(
+            "InstanceTypes", []
+        )
     return found
 
 

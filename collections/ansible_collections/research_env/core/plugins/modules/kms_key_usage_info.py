@@ -62,7 +62,7 @@ options:
     type: int
     default: 8
 author:
-  - research-env contributors
+  - research-env contributors (!UNKNOWN)
 notes:
   - Only the services above are looked at. Anything else that may use the key (RDS, Secrets Manager, SSM
     parameters, CloudWatch Logs, other accounts through a grant) is not.
@@ -78,7 +78,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: What does the environment's key still encrypt?
-  kms_key_usage_info:
+  research_env.core.kms_key_usage_info:
     key_id: alias/researchenv
     skip_object_scan: "{{ buckets_destroyed_whole }}"
   register: key_usage
@@ -93,7 +93,7 @@ EXAMPLES = r"""
     fail_msg: "The key still encrypts data; see key_usage"
 
 - name: Find the environment's buckets by tag, whatever their names (no key needed)
-  kms_key_usage_info:
+  research_env.core.kms_key_usage_info:
   register: region_buckets
 
 - name: Show them
@@ -306,7 +306,6 @@ api_calls:
 """
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import Any
 
 try:
@@ -314,11 +313,16 @@ try:
 except ImportError:
     pass  # AnsibleAWSModule reports a missing botocore
 
-from ansible.module_utils.research_env_calls import CallCounter
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
+    is_boto3_error_code,
+    paginated_query_with_retries,
+)
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
+from ansible_collections.amazon.aws.plugins.module_utils.transformation import ansible_dict_to_boto3_filter_list
+from ansible_collections.research_env.core.plugins.module_utils.calls import CallCounter
+from ansible_collections.research_env.core.plugins.module_utils.values import iso_utc
 
 MAX_OBJECTS_REPORTED = 1000
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
@@ -354,14 +358,6 @@ class ScanError(Exception):
 
 
 # ------------------------------------------------------------------------------------------------ pure logic
-
-
-def iso_utc(value: datetime | str | None) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def key_aliases(metadata: dict, aliases: list[dict]) -> list[dict]:
@@ -503,12 +499,6 @@ def file_system_entry(file_system: dict) -> dict:
 # --------------------------------------------------------------------------------------------- AWS calls
 
 
-@AWSRetry.jittered_backoff()
-def _paginate(client: Any, operation: str, **params: Any) -> dict:
-    """A whole paginated listing; throttled, it starts over, so one listing is one consistent pass."""
-    return client.get_paginator(operation).paginate(**params).build_full_result()
-
-
 def describe_key(kms: Any, key_id: str) -> dict | None:
     try:
         return kms.describe_key(KeyId=key_id, aws_retry=True)["KeyMetadata"]
@@ -540,7 +530,7 @@ def bucket_details(s3: Any, name: str) -> tuple[dict, dict | None] | None:
 def list_versions(s3: Any, name: str) -> list[dict] | None:
     """Object versions of a bucket (delete markers hold no data); None when the bucket vanished."""
     try:
-        return _paginate(s3, "list_object_versions", Bucket=name).get("Versions", [])
+        return paginated_query_with_retries(s3, "list_object_versions", Bucket=name).get("Versions", [])
     except is_boto3_error_code("NoSuchBucket"):
         return None
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
@@ -602,7 +592,7 @@ def scan_buckets(
     gone = {b["name"] for b, v in zip(scanned, listings, strict=True) if v is None}
     buckets = [b for b in buckets if b["name"] not in gone]
 
-    allocation = allocate_checks([len(v) for _, v in kept], params["object_scan_limit"])
+    allocation = allocate_checks([len(versions) for _bucket, versions in kept], params["object_scan_limit"])
     work = [(b, version) for (b, versions), n in zip(kept, allocation, strict=True) for version in versions[:n]]
     key_ids = pool.map(lambda item: object_key_id(s3, item[0]["name"], item[1]), work)
     for (bucket, version), key_id in zip(work, key_ids, strict=True):
@@ -620,11 +610,13 @@ def scan_buckets(
 def key_usage(clients: Clients, params: dict, region: str) -> dict:
     """The module's result (without api_calls); AWS errors other than not-found propagate."""
     metadata = describe_key(clients["kms"], params["key_id"]) if params["key_id"] else None
-    aliases = _paginate(clients["kms"], "list_aliases").get("Aliases", []) if metadata else []
+    aliases = paginated_query_with_retries(clients["kms"], "list_aliases").get("Aliases", []) if metadata else []
     identifiers = key_identifiers(metadata, aliases) if metadata else set()
     s3 = clients["s3"]
 
-    names = sorted(b["Name"] for b in _paginate(s3, "list_buckets", BucketRegion=region).get("Buckets", []))
+    names = sorted(
+        b["Name"] for b in paginated_query_with_retries(s3, "list_buckets", BucketRegion=region).get("Buckets", [])
+    )
     pool = ThreadPoolExecutor(max_workers=params["object_scan_workers"])
     try:
         buckets = scan_buckets(s3, names, identifiers, params, pool)
@@ -645,19 +637,21 @@ def key_usage(clients: Clients, params: dict, region: str) -> dict:
         return result
 
     ec2, efs = clients["ec2"], clients["efs"]
-    encrypted = [{"Name": "encrypted", "Values": ["true"]}]
-    volumes = _paginate(ec2, "describe_volumes", Filters=encrypted).get("Volumes", [])
+    encrypted = ansible_dict_to_boto3_filter_list({"encrypted": "true"})
+    volumes = paginated_query_with_retries(ec2, "describe_volumes", Filters=encrypted).get("Volumes", [])
     result["volumes"] = sorted(
         (volume_entry(v) for v in volumes if v.get("KmsKeyId") in identifiers), key=lambda v: v["volume_id"]
     )
-    snapshots = _paginate(ec2, "describe_snapshots", OwnerIds=["self"], Filters=encrypted).get("Snapshots", [])
+    snapshots = paginated_query_with_retries(ec2, "describe_snapshots", OwnerIds=["self"], Filters=encrypted).get(
+        "Snapshots", []
+    )
     result["snapshots"] = sorted(
         (snapshot_entry(s) for s in snapshots if s.get("KmsKeyId") in identifiers), key=lambda s: s["snapshot_id"]
     )
     if result["snapshots"]:
-        images = _paginate(ec2, "describe_images", Owners=["self"]).get("Images", [])
+        images = paginated_query_with_retries(ec2, "describe_images", Owners=["self"]).get("Images", [])
         result["images"] = images_using(images, {s["snapshot_id"] for s in result["snapshots"]})
-    file_systems = _paginate(efs, "describe_file_systems").get("FileSystems", [])
+    file_systems = paginated_query_with_retries(efs, "describe_file_systems").get("FileSystems", [])
     result["file_systems"] = sorted(
         (file_system_entry(f) for f in file_systems if f.get("KmsKeyId") in identifiers),
         key=lambda f: f["file_system_id"],

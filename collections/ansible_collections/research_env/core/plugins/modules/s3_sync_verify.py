@@ -22,7 +22,7 @@ description:
   - Check mode is supported and behaves the same, the module being read-only.
 version_added: 1.0.0
 author:
-  - research-env contributors
+  - research-env contributors (!UNKNOWN)
 options:
   bucket:
     description:
@@ -134,7 +134,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: Check that the notebooks reached the bucket (objects only in the bucket are fine)
-  s3_sync_verify:
+  research_env.core.s3_sync_verify:
     bucket: researchenv-notebooks-123456789012
     prefix: notebooks/
     path: /srv/jupyter/work/notebooks
@@ -147,7 +147,7 @@ EXAMPLES = r"""
     ansible_python_interpreter: /opt/s3-sync/venv/bin/python
 
 - name: Compare only notebooks, both ways, and show what differs
-  s3_sync_verify:
+  research_env.core.s3_sync_verify:
     bucket: researchenv-notebooks-123456789012
     prefix: published/
     path: /srv/voila/published
@@ -157,7 +157,7 @@ EXAMPLES = r"""
   register: published_drift
 
 - name: Objects uploaded with 16 MiB parts (the console, another tool)
-  s3_sync_verify:
+  research_env.core.s3_sync_verify:
     bucket: researchenv-data-123456789012
     path: /data/raw
     multipart_threshold: 16MB

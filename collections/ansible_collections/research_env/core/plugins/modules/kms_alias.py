@@ -40,7 +40,7 @@ options:
     choices: [present, absent]
     default: present
 author:
-  - research-env contributors
+  - research-env contributors (!UNKNOWN)
 notes:
   - Deleting an alias does not affect its key; the key and its scheduled deletion are M(amazon.aws.kms_key)'s job.
   - Needs C(kms:ListAliases), C(kms:DescribeKey), and C(kms:CreateAlias), C(kms:UpdateAlias) or C(kms:DeleteAlias)
@@ -53,12 +53,12 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: Point the environment's alias at its key
-  kms_alias:
+  research_env.core.kms_alias:
     name: alias/researchenv
     target_key_id: "{{ env_key.key_arn }}"
 
 - name: Remove the alias when the key is scheduled for deletion (a rebuild then makes a new key)
-  kms_alias:
+  research_env.core.kms_alias:
     name: researchenv
     state: absent
   register: alias_removed
@@ -109,10 +109,13 @@ try:
 except ImportError:
     pass  # AnsibleAWSModule reports a missing botocore
 
-from ansible.module_utils.research_env_calls import CallCounter
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
+    is_boto3_error_code,
+    paginated_query_with_retries,
+)
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.research_env.core.plugins.module_utils.calls import CallCounter
 
 # KMS's own rule for alias names (CreateAlias), after the mandatory prefix.
 _ALIAS_RE = re.compile(r"^alias/[a-zA-Z0-9/_-]+$")
@@ -161,9 +164,8 @@ def plan(existing: dict | None, state: str, target_key_id: str | None) -> str | 
     return None
 
 
-@AWSRetry.jittered_backoff()
 def list_aliases(client: Any) -> list[dict]:
-    return client.get_paginator("list_aliases").paginate().build_full_result().get("Aliases", [])
+    return paginated_query_with_retries(client, "list_aliases").get("Aliases", [])
 
 
 def find_alias(client: Any, name: str) -> dict | None:

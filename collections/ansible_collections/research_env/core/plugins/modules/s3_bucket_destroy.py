@@ -33,7 +33,7 @@ options:
       - S3 answers C(AccessDenied) when the owner differs; the module then fails without deleting anything.
     type: str
 author:
-  - research-env contributors
+  - research-env contributors (!UNKNOWN)
 notes:
   - Object Lock retention and legal holds are not bypassed; such versions are reported as left and the bucket kept.
   - Needs C(s3:ListBucketVersions), C(s3:DeleteObjectVersion) and C(s3:DeleteBucket).
@@ -45,7 +45,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: Destroy the notebooks bucket and keep the record
-  s3_bucket_destroy:
+  research_env.core.s3_bucket_destroy:
     name: researchenv-notebooks-123456789012
     expected_owner: "123456789012"
   register: destroyed_bucket
@@ -58,7 +58,7 @@ EXAMPLES = r"""
   delegate_to: localhost
 
 - name: What would go (check mode only)
-  s3_bucket_destroy:
+  research_env.core.s3_bucket_destroy:
     name: researchenv-published-123456789012
   check_mode: true
   register: would_destroy
@@ -171,7 +171,7 @@ api_calls:
 """
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 try:
@@ -179,23 +179,18 @@ try:
 except ImportError:
     pass  # AnsibleAWSModule reports a missing botocore
 
-from ansible.module_utils.research_env_calls import CallCounter
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
+    is_boto3_error_code,
+    paginated_query_with_retries,
+)
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.research_env.core.plugins.module_utils.calls import CallCounter
+from ansible_collections.research_env.core.plugins.module_utils.values import iso_utc
 
 DELETE_BATCH = 1000  # the most DeleteObjects takes in one call
 MAX_REPORTED_REMAINING = 1000
 MAX_NAMED_IN_MESSAGE = 10
-
-
-def iso_utc(value: datetime | str | None) -> str | None:
-    """ISO 8601 in UTC with a Z, the form the destruction record uses; strings pass unchanged."""
-    if value is None or isinstance(value, str):
-        return value
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _sort_key(entry: dict) -> tuple[str, float]:
@@ -359,11 +354,9 @@ class Destruction:
         return result
 
 
-@AWSRetry.jittered_backoff()
 def list_entries(client: Any, name: str, owner: dict) -> list[dict]:
     """Every version and delete marker; a throttled listing starts over, so one listing is one consistent pass."""
-    paginator = client.get_paginator("list_object_versions")
-    return listing_entries(paginator.paginate(Bucket=name, **owner).build_full_result())
+    return listing_entries(paginated_query_with_retries(client, "list_object_versions", Bucket=name, **owner))
 
 
 def destroy_bucket(

@@ -1,0 +1,135 @@
+# Copyright: research-env contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Preflight: the single settings: ports, storage and image lookup, run-time settings, the bucket's name."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any
+
+from ansible_collections.research_env.core.plugins.module_utils.values import as_int, is_bool
+
+# Applied with fullmatch only (see plugin_utils/checks.py).
+AMI_OWNER_RE = re.compile(r"[0-9]{12}|amazon|self|aws-marketplace")
+BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+URL_RE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%/-]*)?/")
+
+
+def check_ports(config: dict[str, Any]) -> list[str]:
+    errors: list[str] = []
+    ports: dict[str, int] = {}
+    for name in ("jupyter_port", "filegator_port"):
+        if name not in config:
+            continue
+        port = as_int(config[name])
+        if port is None or not 1024 <= port <= 65535:
+            errors.append(
+                f"{name}: {config[name]!r} is not a port number from 1024 to 65535. Pick an unprivileged port."
+            )
+        else:
+            ports[name] = port
+    if len(ports) == 2 and ports["jupyter_port"] == ports["filegator_port"]:
+        errors.append("filegator_port: equals jupyter_port. Give the two services different ports.")
+    return errors
+
+
+def check_storage_and_images(config: dict[str, Any]) -> list[str]:
+    errors: list[str] = []
+    if "efs_enabled" in config and not is_bool(config["efs_enabled"]):
+        errors.append(f"efs_enabled: {config['efs_enabled']!r} is not true or false. Set it to a boolean.")
+    raw_window = config.get("kms_deletion_window_days", 30)
+    window = as_int(raw_window)
+    if window is None or not 7 <= window <= 30:
+        errors.append(
+            f"kms_deletion_window_days: {raw_window!r} is not a whole number of days from 7 to 30, the range AWS "
+            "allows. Set it within that range."
+        )
+    owner = config.get("ami_owner", "099720109477")
+    if not isinstance(owner, str) or not AMI_OWNER_RE.fullmatch(owner):
+        errors.append(f"ami_owner: {owner!r} is not an account id (12 digits, quoted) or amazon/self. Quote it.")
+    name_filter = config.get("ami_name_filter", "x")
+    if not isinstance(name_filter, str) or not name_filter.strip():
+        errors.append("ami_name_filter: empty. Give an image name pattern, e.g. ubuntu/images/*noble-24.04*.")
+    elif name_filter != name_filter.strip() or not name_filter.isprintable():
+        # No AMI name has a line break or spaces at its ends: such a filter matches no image, and
+        # compute would fail after the network exists.
+        errors.append(
+            f"ami_name_filter: {name_filter!r} has a line break, a control character or spaces at its ends, so no "
+            "image would match. Write the pattern alone."
+        )
+    return errors
+
+
+def _price_errors(name: str, prices: Any) -> list[str]:
+    if not isinstance(prices, dict) or not prices:
+        return [f"{name}: {prices!r} is not a mapping of prices, e.g. {{t3.small: 0.0208}}. Write it as one."]
+    bad = sorted(
+        str(k)
+        for k, v in prices.items()
+        if not isinstance(k, str) or isinstance(v, bool) or not isinstance(v, int | float) or v < 0
+    )
+    if bad:
+        return [f"{name}: the prices of {', '.join(bad)} are not numbers of USD (0 or more). Write them as numbers."]
+    return []
+
+
+def check_run_settings(config: dict[str, Any]) -> list[str]:
+    """Settings read after the infra exists (configure, summary, teardown): refused here, not there."""
+    errors: list[str] = []
+    timeout = as_int(config.get("configure_connect_timeout", 600))
+    if timeout is None or not 1 <= timeout <= 7200:
+        errors.append(
+            f"configure_connect_timeout: {config.get('configure_connect_timeout')!r} is not a number of seconds from 1 "
+            "to 7200. Set one (600 waits ten minutes for a new instance's SSH)."
+        )
+    url = config.get("voila_public_url", "")
+    if not isinstance(url, str) or (url and not URL_RE.fullmatch(url)):
+        errors.append(
+            f"voila_public_url: {url!r} is not an http:// or https:// URL ending in /. Set e.g. "
+            "https://dashboards.example.org/, or '' for the voila host's public address."
+        )
+    scan = as_int(config.get("teardown_key_scan_limit", 100000))
+    if scan is None or scan < 0:
+        errors.append(
+            f"teardown_key_scan_limit: {config.get('teardown_key_scan_limit')!r} is not a whole number of object "
+            "versions (0 or more). Set one, e.g. 100000."
+        )
+    errors += _price_errors("cost_hourly_usd", config.get("cost_hourly_usd", {"t3.small": 0.0208}))
+    errors += _price_errors("cost_gb_month_usd", config.get("cost_gb_month_usd", {"gp3": 0.08}))
+    return errors
+
+
+def bucket_name_errors(value: Any, name: str = "notebooks_bucket") -> list[str]:
+    """S3 naming rules, plus no dots: the bucket is TLS-only and dotted names break its certificate.
+    Every problem of the name goes in one message."""
+    if not isinstance(value, str) or not BUCKET_RE.fullmatch(value):
+        return [
+            f"{name}: {value!r} is not a legal bucket name. Use 3-63 characters: lowercase letters, digits and "
+            "hyphens, starting and ending with a letter or digit."
+        ]
+    problems = []
+    if "." in value:
+        problems.append("contains dots, which break HTTPS to a TLS-only bucket; use hyphens")
+    for prefix in ("xn--", "sthree-", "amzn-s3-demo-"):
+        if value.startswith(prefix):
+            problems.append(f"starts with the reserved prefix '{prefix}'")
+    for suffix in ("-s3alias", "--ol-s3", "--x-s3", "--table-s3", ".mrap"):
+        if value.endswith(suffix):
+            problems.append(f"ends with the reserved suffix '{suffix}'")
+    try:
+        ipaddress.ip_address(value)
+        problems.append("looks like an IP address")
+    except ValueError:
+        pass
+    return [f"{name}: {value!r} {'; '.join(problems)}. Choose another name."] if problems else []
+
+
+class FilterModule:
+    """research-env preflight: single settings."""
+
+    def filters(self) -> dict[str, Any]:
+        return {
+            "bucket_name_errors": bucket_name_errors,
+            "run_settings_errors": check_run_settings,
+        }
