@@ -80,7 +80,10 @@ class Emulator:
             return info
         return None
 
-    def start(self, host: str, port: int, client_host: str | None, wait: float) -> dict:
+    def start(
+        self, host: str, port: int, client_host: str | None, wait: float, env: dict[str, str] | None = None
+    ) -> dict:
+        """Start the emulator (`env`: more environment for its process, e.g. to record requests)."""
         info = self.running()
         if info and info["host"] == host:
             return info
@@ -100,6 +103,7 @@ class Emulator:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            env=dict(os.environ, **(env or {})),
         )
         # Clients on this machine use 127.0.0.1 when the server listens on every address.
         local = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104 - a bind address, not a target

@@ -14,7 +14,9 @@ Conditions and so applies a conditional statement to every request: the notebook
 "deny unless aws:SecureTransport" would refuse all access. Here statements with a Condition are
 left out of moto's check (the policy is still stored and read back as written); the emulator
 speaks plain HTTP on this machine, so TLS-only is not enforced by it. Its ListInstanceProfiles
-ignores PathPrefix, so every environment's profiles would look like this one's.
+ignores PathPrefix, so every environment's profiles would look like this one's. Its ImportKeyPair
+fingerprints an ED25519 key as hex SHA-256 of the DER key; AWS gives base64 SHA-256 of the OpenSSH
+key blob, which compute.yml computes locally to compare.
 
 Deletes AWS refuses with DependencyViolation (HTTP 400) while something still depends on the
 resource; moto 5.2.5 lets them succeed, so a teardown in the wrong order would pass here and fail
@@ -55,7 +57,9 @@ Amazon Linux images AWS lists (moto ships only old ones), so the AMI lookup runs
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
 import itertools
 import json
 import os
@@ -378,6 +382,25 @@ def _create_snapshot_with_volume_key(self: EC2Backend, volume_id: str, *args: An
 
 
 EC2Backend.create_snapshot = _create_snapshot_with_volume_key
+
+
+# --- ImportKeyPair's fingerprint of an ED25519 key ---------------------------------------------------
+# AWS gives the base64-encoded SHA-256 digest of the OpenSSH key blob (what `ssh-keygen -l` prints);
+# moto gives the colon-separated hex SHA-256 of the DER public key. compute.yml compares the key pair's
+# fingerprint with the one computed locally instead of importing a temporary key, so it must be AWS's.
+_import_key_pair = EC2Backend.import_key_pair
+
+
+def _import_key_pair_with_aws_fingerprint(self: EC2Backend, key_name: str, public_key_material: Any, tags: Any) -> Any:
+    keypair = _import_key_pair(self, key_name, public_key_material, tags)
+    if keypair.key_type == "ed25519":
+        text = public_key_material.decode() if isinstance(public_key_material, bytes) else str(public_key_material)
+        blob = base64.b64decode(text.split()[1])
+        keypair.key_fingerprint = base64.b64encode(hashlib.sha256(blob).digest()).decode()
+    return keypair
+
+
+EC2Backend.import_key_pair = _import_key_pair_with_aws_fingerprint
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -648,3 +648,23 @@ def test_a_tag_with_an_empty_value_comes_back_with_it(aws):
     tag_set = [{"Key": "Reviewed", "Value": ""}, {"Key": "Team", "Value": "a&b <c>"}]
     s3.put_bucket_tagging(Bucket="tagged-bucket", Tagging={"TagSet": tag_set})
     assert s3.get_bucket_tagging(Bucket="tagged-bucket")["TagSet"] == tag_set
+
+
+def test_an_imported_ed25519_key_has_aws_fingerprint(ec2, tmp_path):
+    """AWS: the base64-encoded SHA-256 of the OpenSSH key blob (moto gave hex SHA-256 of the DER key)."""
+    import subprocess
+
+    key = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    public = key.with_suffix(".pub").read_text()
+    # ssh-keygen's own fingerprint, `SHA256:<base64 without padding>`; AWS shows the base64 with its padding.
+    listed = subprocess.run(
+        ["ssh-keygen", "-l", "-E", "sha256", "-f", str(key.with_suffix(".pub"))],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()[1]
+    want = listed.removeprefix("SHA256:") + "="
+    answer = ec2.import_key_pair(KeyName="k", PublicKeyMaterial=public.encode())
+    assert answer["KeyFingerprint"] == want
+    assert ec2.describe_key_pairs(KeyNames=["k"])["KeyPairs"][0]["KeyFingerprint"] == want

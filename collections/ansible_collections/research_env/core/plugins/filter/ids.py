@@ -1,0 +1,233 @@
+# Copyright: research-env contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters (research_env.core.<name>) for research-env's discovery of an environment's ids
+(playbooks/tasks/env_ids.yml) and the key pair's fingerprint, computed locally the way EC2 computes
+it for an imported key.
+
+The tier -> id map of subnets, route tables and security groups is built here only, from whatever
+lists the AWS modules return (the *_info modules and the creating modules alike).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from typing import Any
+
+from ansible.errors import AnsibleFilterError
+
+
+def tier_ids(items: list[dict[str, Any]], id_key: str = "id") -> dict[str, str]:
+    """{Tier tag: id} of the resources that carry a Tier tag (untagged ones, e.g. a VPC's default
+    group or main route table, are left out)."""
+    found = {}
+    for item in items or []:
+        tier = (item.get("tags") or {}).get("Tier")
+        if tier and item.get(id_key):
+            found[tier] = item[id_key]
+    return found
+
+
+def key_fingerprint(public_key: str) -> str:
+    """EC2's KeyFingerprint of an OpenSSH public key once imported (ImportKeyPair).
+
+    AWS documents (KeyPairInfo.KeyFingerprint): ED25519, the base64-encoded SHA-256 digest of the key
+    (OpenSSH's default fingerprint, of the key blob); RSA, the MD5 digest of the DER-encoded public key
+    (SubjectPublicKeyInfo), colon-separated hex, which is what `ssh-keygen -e -m PEM | openssl rsa
+    -RSAPublicKey_in -outform DER | openssl md5 -c` prints in the EC2 user guide.
+    """
+    fields = str(public_key).split()
+    if len(fields) < 2:
+        raise AnsibleFilterError("key_fingerprint: not an OpenSSH public key (expected 'type base64 [comment]')")
+    kind, blob_b64 = fields[0], fields[1]
+    try:
+        blob = base64.b64decode(blob_b64, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise AnsibleFilterError(f"key_fingerprint: the key's base64 does not decode: {e}") from e
+    if kind == "ssh-ed25519":
+        return base64.b64encode(hashlib.sha256(blob).digest()).decode()
+    if kind == "ssh-rsa":
+        from cryptography.hazmat.primitives import serialization
+
+        key = serialization.load_ssh_public_key(f"{kind} {blob_b64}".encode())
+        der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        digest = hashlib.md5(der, usedforsecurity=False).hexdigest()
+        return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+    raise AnsibleFilterError(f"key_fingerprint: EC2 imports ssh-rsa and ssh-ed25519 keys, not {kind}")
+
+
+def key_fingerprint_matches(fingerprint: str | None, public_key: str) -> bool:
+    """Whether EC2's fingerprint of a key pair is that of this public key (base64 padding aside:
+    OpenSSH prints SHA-256 fingerprints without it)."""
+    if not fingerprint:
+        return False
+    return str(fingerprint).rstrip("=") == key_fingerprint(public_key).rstrip("=")
+
+
+# What amazon.aws.ec2_instance corrects on an instance that exists (compute.yml's launch task): its
+# state, tags (purged), metadata options, type, instance profile and security groups. The rest of its
+# settings (image, key pair, subnet, volumes) it never changes on an existing instance.
+WANTED_METADATA = {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1}
+
+
+def _instance_matches(instance: dict[str, Any], want: dict[str, Any]) -> bool:
+    metadata = instance.get("metadata_options") or {}
+    profile_arn = (instance.get("iam_instance_profile") or {}).get("arn", "")
+    return (
+        (instance.get("state") or {}).get("name") == "running"
+        and instance.get("instance_type") == want["type"]
+        and instance.get("subnet_id") == want["subnet_id"]
+        and sorted(g.get("group_id") for g in instance.get("security_groups") or []) == [want["group_id"]]
+        and profile_arn.rsplit("/", 1)[-1] == want["profile"]
+        and all(metadata.get(k) == v for k, v in WANTED_METADATA.items())
+        and (instance.get("tags") or {}) == want["tags"]
+    )
+
+
+def instances_to_launch(
+    existing: list[dict[str, Any]],
+    instances: dict[str, dict[str, Any]],
+    env_ids: dict[str, Any],
+    env_tags: dict[str, str],
+    env_name: str,
+) -> list[str]:
+    """The host roles whose instance ec2_instance has something to do for: none exists (pending,
+    running, stopping or stopped, by its Name tag), more than one does, or the one there differs in
+    what the module would correct. The others need no call at all (ec2_instance asks about 10 per
+    instance to find that out)."""
+    todo = []
+    for role, spec in instances.items():
+        name = f"{env_name}-{role}"
+        found = [i for i in existing if (i.get("tags") or {}).get("Name") == name]
+        want = {
+            "type": spec.get("type"),
+            "subnet_id": env_ids.get("subnets", {}).get(spec.get("subnet")),
+            "group_id": env_ids.get("security_groups", {}).get(spec.get("subnet")),
+            "profile": name,
+            "tags": dict(env_tags, Name=name, Role=role),
+        }
+        if len(found) != 1 or not _instance_matches(found[0], want):
+            todo.append(role)
+    return todo
+
+
+def role_instance_ids(existing: list[dict[str, Any]]) -> dict[str, str]:
+    """{Role tag: instance id} of ec2_instance_info's instances."""
+    return {i["tags"]["Role"]: i["instance_id"] for i in existing if (i.get("tags") or {}).get("Role")}
+
+
+def _table_routes(table: dict[str, Any]) -> set[tuple[str, str]]:
+    """(destination, target) of the routes ec2_vpc_route_table's purge_routes manages: not the local
+    route, not a gateway endpoint's (vpce-) or a propagated one."""
+    found = set()
+    for route in table.get("routes") or []:
+        target = route.get("gateway_id") or route.get("nat_gateway_id") or route.get("instance_id") or ""
+        if route.get("origin") in ("CreateRouteTable", "EnableVgwRoutePropagation") or target.startswith("vpce-"):
+            continue
+        found.add((route.get("destination_cidr_block") or route.get("destination_prefix_list_id") or "", target))
+    return found
+
+
+def route_table_routes(tier: dict[str, Any], igw_id: str, nat_id: str | None) -> list[dict[str, str]]:
+    """The routes of a tier's route table (network.yml): a public tier's default route to the internet
+    gateway; the private one's to the NAT gateway while there is one (nat_id), else none."""
+    if tier.get("public"):
+        return [{"dest": "0.0.0.0/0", "gateway_id": igw_id}]
+    return [{"dest": "0.0.0.0/0", "nat_gateway_id": nat_id}] if nat_id else []
+
+
+def route_table_tags(env_tags: dict[str, str], env_name: str, tier: str) -> dict[str, str]:
+    return dict(env_tags, Name=f"{env_name}-{tier}-rt", Tier=tier)
+
+
+def route_tables_to_fix(
+    tables: list[dict[str, Any]],
+    subnets: dict[str, dict[str, Any]],
+    subnet_ids: dict[str, str],
+    igw_id: str,
+    nat_id: str | None,
+    env_tags: dict[str, str],
+    env_name: str,
+) -> list[str]:
+    """The tiers whose route table ec2_vpc_route_table has something to do for (network.yml): no table
+    of that tier (or several), or one whose tags, subnet associations or routes are not exactly the
+    wanted ones. The others need no call (the module asks about 7 per table to find that out)."""
+    by_tier: dict[str, list[dict[str, Any]]] = {}
+    for table in tables or []:
+        tier = (table.get("tags") or {}).get("Tier")
+        if tier:
+            by_tier.setdefault(tier, []).append(table)
+    todo = []
+    for tier, spec in subnets.items():
+        found = by_tier.get(tier, [])
+        if len(found) != 1:
+            todo.append(tier)
+            continue
+        table = found[0]
+        associated = sorted(a.get("subnet_id") for a in table.get("associations") or [] if a.get("subnet_id"))
+        routes = {
+            (r["dest"], r.get("gateway_id") or r.get("nat_gateway_id") or "")
+            for r in route_table_routes(spec, igw_id, nat_id)
+        }
+        if (
+            (table.get("tags") or {}) != route_table_tags(env_tags, env_name, tier)
+            or associated != [subnet_ids.get(tier)]
+            or _table_routes(table) != routes
+        ):
+            todo.append(tier)
+    return todo
+
+
+def subnets_to_fix(
+    existing: list[dict[str, Any]], subnets: dict[str, dict[str, Any]], env_tags: dict[str, str], env_name: str
+) -> list[str]:
+    """The tiers whose subnet ec2_vpc_subnet has something to do for (network.yml): none of that
+    CIDR in the VPC, or one whose tags or public-address mapping differ (what the module corrects; its
+    zone it never changes). The others need no call (the module asks about 4 per subnet)."""
+    by_cidr = {s.get("cidr_block"): s for s in existing or []}
+    todo = []
+    for tier, spec in subnets.items():
+        found = by_cidr.get(spec.get("cidr"))
+        if (
+            found is None
+            or (found.get("tags") or {}) != dict(env_tags, Name=f"{env_name}-{tier}", Tier=tier)
+            or bool(found.get("map_public_ip_on_launch")) != bool(spec.get("public"))
+        ):
+            todo.append(tier)
+    return todo
+
+
+def iam_policies_todo(
+    found: list[dict[str, Any]] | None, roles: list[str], policy_roles: list[str], env_name: str
+) -> list[str]:
+    """The host roles iam.yml's iam_policy has something to do for, from preflight's iam_role_info (the
+    roles under the environment's path with their inline policy names; None when not looked up: all):
+    a role with a policy to write (always asked, the document is not in the listing), and a role whose
+    policy must go only when it has one of that name. (iam_role and iam_instance_profile are always
+    called: the listings do not return tags, so drift there cannot be seen without their own calls.)"""
+    if found is None:
+        return list(roles)
+    by_name = {r.get("role_name"): r for r in found}
+    todo = []
+    for role in roles:
+        have = by_name.get(f"{env_name}-{role}")
+        if role in policy_roles or have is None or "notebooks-bucket" in (have.get("inline_policies") or []):
+            todo.append(role)
+    return todo
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {
+            "tier_ids": tier_ids,
+            "key_fingerprint": key_fingerprint,
+            "key_fingerprint_matches": key_fingerprint_matches,
+            "instances_to_launch": instances_to_launch,
+            "role_instance_ids": role_instance_ids,
+            "route_tables_to_fix": route_tables_to_fix,
+            "subnets_to_fix": subnets_to_fix,
+            "iam_policies_todo": iam_policies_todo,
+            "route_table_routes": route_table_routes,
+            "route_table_tags": route_table_tags,
+        }
