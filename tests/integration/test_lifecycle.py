@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from awsstate import all_resources, network_resources, sg_rules, tags
 from emulator import Emulator
 from envbuild import (
@@ -57,6 +58,26 @@ def instances_by_role(ec2) -> dict[str, dict]:
     ]
     found = [i for r in ec2.describe_instances(Filters=flt)["Reservations"] for i in r["Instances"]]
     return {tags(i)["Role"]: i for i in found}
+
+
+def tasks_run(run) -> set[str]:
+    """The names of the tasks a playbook run showed (those its tags and conditions let start)."""
+    return set(re.findall(r"^TASK \[(.*)\]", run.output, re.M))
+
+
+def assert_nat_window_closed(ec2) -> None:
+    """No NAT gateway and its address released, no default route from the research subnet (the S3
+    endpoint's route kept), the research group with exactly the seed's rules (no 80/tcp out)."""
+    vpc_id = vpc_of(ec2, "researchenv")["VpcId"]
+    found = network_resources(ec2, "researchenv")
+    assert "nat_gateway" not in found
+    assert len(found["elastic_ip"]) == 1, "only the vpn host's address is left"
+    routes = research_routes(ec2, vpc_id)
+    assert not [r for r in routes if r.get("DestinationCidrBlock") == ANY], "research keeps no default route"
+    assert [r for r in routes if r.get("GatewayId", "").startswith("vpce-")], "the S3 endpoint route stays"
+    groups = security_groups(ec2, vpc_id)
+    tier_of = {g["GroupId"]: tier for tier, g in groups.items()}
+    assert sg_rules(ec2, groups["research"]["GroupId"], tier_of) == SEED_RULES["research"]
 
 
 class TestNetwork:
@@ -404,16 +425,7 @@ class TestLifecycle:
         # localhost (the AWS side of site.yml, start to end); the e2e test runs them in the lab.
         run = run_playbook("site.yml", "--limit", "localhost", extra_vars=env_vars(ssh_key), env=emulator_env)
         assert run.rc == 0, run.explain()
-        vpc_id = vpc_of(ec2, "researchenv")["VpcId"]
-        found = network_resources(ec2, "researchenv")
-        assert "nat_gateway" not in found
-        assert len(found["elastic_ip"]) == 1, "only the vpn host's address is left"
-        routes = research_routes(ec2, vpc_id)
-        assert not [r for r in routes if r.get("DestinationCidrBlock") == ANY], "research keeps no default route"
-        assert [r for r in routes if r.get("GatewayId", "").startswith("vpce-")], "the S3 endpoint route stays"
-        groups = security_groups(ec2, vpc_id)
-        tier_of = {g["GroupId"]: tier for tier, g in groups.items()}
-        assert sg_rules(ec2, groups["research"]["GroupId"], tier_of) == SEED_RULES["research"]
+        assert_nat_window_closed(ec2)
 
     def test_nat_mode_always_keeps_it_and_none_removes_it(self, built, ec2, emulator_env, ssh_key):
         run = run_playbook(
@@ -429,6 +441,40 @@ class TestLifecycle:
         assert "nat_gateway" not in network_resources(ec2, "researchenv")
         vpc_id = vpc_of(ec2, "researchenv")["VpcId"]
         assert not [r for r in research_routes(ec2, vpc_id) if r.get("DestinationCidrBlock") == ANY]
+
+    # The tasks of network.yml itself (not those of the task files it shares with nat.yml).
+    NETWORK_TASKS = frozenset(
+        task["name"]
+        for task in yaml.safe_load((REPO / "playbooks" / "network.yml").read_text())[0]["tasks"]
+        if not {"ansible.builtin.import_tasks", "ansible.builtin.include_tasks"} & set(task)
+    )
+
+    def test_nat_slice_opens_and_closes_without_the_network_play(self, built, ec2, emulator_env, ssh_key):
+        """`--tags nat` is the NAT window alone (playbooks/nat.yml): it opens it from nothing, a rerun
+        changes nothing, nat_mode none closes it again, and no task of the network play runs."""
+        vpc_id = vpc_of(ec2, "researchenv")["VpcId"]
+        groups = security_groups(ec2, vpc_id)
+        tier_of = {g["GroupId"]: tier for tier, g in groups.items()}
+        for attempt in ("open", "rerun"):
+            run = run_playbook(
+                "site.yml", "--tags", "nat", extra_vars=env_vars(ssh_key, nat_mode="always"), env=emulator_env
+            )
+            assert run.rc == 0, run.explain()
+            ran = tasks_run(run)
+            assert "NAT | Find the NAT gateway of the nat subnet" in ran, run.explain()
+            assert not ran & self.NETWORK_TASKS, f"network tasks ran: {sorted(ran & self.NETWORK_TASKS)}"
+            if attempt == "rerun":
+                assert run.changed() == 0, run.explain()
+            (nat,) = network_resources(ec2, "researchenv")["nat_gateway"]
+            default_routes = [r for r in research_routes(ec2, vpc_id) if r.get("DestinationCidrBlock") == ANY]
+            assert [r.get("NatGatewayId") for r in default_routes] == [nat], attempt
+            assert sg_rules(ec2, groups["research"]["GroupId"], tier_of) == SEED_RULES["research"] | {HTTP_OUT}
+
+        run = run_playbook("site.yml", "--tags", "nat", extra_vars=env_vars(ssh_key, nat_mode="none"), env=emulator_env)
+        assert run.rc == 0, run.explain()
+        ran = tasks_run(run)
+        assert not ran & self.NETWORK_TASKS, f"network tasks ran: {sorted(ran & self.NETWORK_TASKS)}"
+        assert_nat_window_closed(ec2)
 
     def test_second_environment_side_by_side(self, built, aws, emulator_env, ssh_key, tmp_path):
         """Build and tear down another environment next to this one: this one stays untouched. Its host is

@@ -139,6 +139,17 @@ def test_bad_configuration_is_refused_before_anything_exists(case, aws_env, ec2,
     assert no_vpc_created(ec2)
 
 
+def test_the_nat_slice_needs_a_network(aws_env, ec2, ssh_key):
+    """`--tags nat` for an environment not built yet stops with what to run first, and has made
+    nothing: no NAT gateway, no Elastic IP."""
+    run = run_playbook("site.yml", "--tags", "nat", extra_vars={"ssh_public_key_file": str(ssh_key)}, env=aws_env)
+    assert run.rc != 0, run.explain()
+    assert "has no network" in run.output and "--tags network, first" in run.output, run.explain()
+    assert no_vpc_created(ec2)
+    assert ec2.describe_nat_gateways()["NatGateways"] == []
+    assert ec2.describe_addresses()["Addresses"] == []
+
+
 def test_private_key_given_as_public_key(aws_env, ec2, ssh_key):
     run = run_playbook("site.yml", extra_vars={"ssh_public_key_file": str(ssh_key.with_suffix(""))}, env=aws_env)
     assert run.rc != 0
