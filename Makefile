@@ -56,8 +56,8 @@ e2e: setup image ## End to end: make lab from nothing, what users see, make lab 
 	@scripts/browser.sh >/dev/null
 	flock $${RESEARCH_ENV_DOCKER_LOCK:-/tmp/research-env-docker.lock} $(PYTEST) -m e2e tests/e2e $(PYTEST_ARGS)
 
-test: ## Everything CI runs, stage by stage, then where the time went
-	@scripts/stages.sh lint sanity unit integration image-test molecule e2e
+test: ## Everything CI runs: two lanes at once (Docker, the rest), then where the time went
+	@scripts/stages.sh setup image -- @no-docker lint sanity unit integration -- @docker image-test molecule e2e
 
 lab: setup ## Run site.yml against the local AWS emulator (ARGS="--tags ..." for a slice)
 	@scripts/lab.sh up $(ARGS)
