@@ -175,3 +175,154 @@ def test_iam_policies_todo():
     # vpn has none to delete; filegator has one by hand; jupyter's is written; voila's role is not listed.
     assert f.iam_policies_todo(found, roles, ["jupyter", "voila"], "lab") == ["filegator", "jupyter", "voila"]
     assert f.iam_policies_todo(None, roles, [], "lab") == roles
+
+
+SG_TAGS = dict(ENV_TAGS, Name="lab-research-sg", Tier="research")
+SG_RULES = [
+    {"proto": "tcp", "ports": [8888, "22"], "group_id": "sg-dmz", "rule_desc": "from dmz"},
+    {"proto": "tcp", "ports": [22], "cidr_ip": ["198.51.100.7/32", "203.0.113.0/24"], "rule_desc": "SSH"},
+]
+SG_EGRESS = [{"proto": "all", "cidr_ip": "0.0.0.0/0", "rule_desc": "All traffic out"}]
+
+
+def _listed_group(**changes):
+    """A group as ec2_security_group_info lists it, with exactly SG_RULES and SG_EGRESS."""
+    pair = {"group_id": "sg-dmz", "user_id": "123456789012", "description": "from dmz"}
+    group = {
+        "group_id": "sg-research",
+        "group_name": "lab-research-sg",
+        "description": "research",
+        "vpc_id": "vpc-1",
+        "tags": dict(SG_TAGS),
+        "ip_permissions": [
+            {
+                "ip_protocol": "tcp",
+                "from_port": 8888,
+                "to_port": 8888,
+                "ip_ranges": [],
+                "ipv6_ranges": [],
+                "prefix_list_ids": [],
+                "user_id_group_pairs": [pair],
+            },
+            {
+                "ip_protocol": "tcp",
+                "from_port": 22,
+                "to_port": 22,
+                "ipv6_ranges": [],
+                "prefix_list_ids": [],
+                "ip_ranges": [
+                    {"cidr_ip": "198.51.100.7/32", "description": "SSH"},
+                    {"cidr_ip": "203.0.113.0/24", "description": "SSH"},
+                ],
+                "user_id_group_pairs": [pair],
+            },
+        ],
+        "ip_permissions_egress": [
+            {
+                "ip_protocol": "-1",
+                "ip_ranges": [{"cidr_ip": "0.0.0.0/0", "description": "All traffic out"}],
+                "ipv6_ranges": [],
+                "prefix_list_ids": [],
+                "user_id_group_pairs": [],
+            },
+        ],
+    }
+    group.update(changes)
+    return group
+
+
+def _differs(group, rules=SG_RULES, egress=SG_EGRESS, tags=SG_TAGS, description="research"):
+    return f.security_group_differs(group, description, rules, egress, tags)
+
+
+def test_a_group_as_it_should_be_needs_no_call():
+    assert _differs(_listed_group()) is False
+
+
+def test_a_missing_group_gets_the_call():
+    assert _differs(None) is True
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"tags": dict(SG_TAGS, Owner="someone")},
+        {"tags": {k: v for k, v in SG_TAGS.items() if k != "Tier"}},
+        {"description": "changed"},
+    ],
+)
+def test_other_tags_or_description_get_the_call(change):
+    assert _differs(_listed_group(**change)) is True
+
+
+def test_a_rule_too_many_too_few_or_with_another_description_gets_the_call():
+    group = _listed_group()
+    extra = {"ip_protocol": "tcp", "from_port": 80, "to_port": 80, "ip_ranges": [{"cidr_ip": "0.0.0.0/0"}]}
+    assert _differs(dict(group, ip_permissions=group["ip_permissions"] + [extra])) is True
+    assert _differs(dict(group, ip_permissions=group["ip_permissions"][:1])) is True
+    assert _differs(dict(group, ip_permissions_egress=[])) is True
+    renamed = [
+        dict(p, ip_ranges=[dict(r, description="by hand") for r in p["ip_ranges"]]) for p in group["ip_permissions"]
+    ]
+    assert _differs(dict(group, ip_permissions=renamed)) is True
+    ipv6 = dict(
+        group["ip_permissions_egress"][0], ipv6_ranges=[{"cidr_ipv6": "::/0", "description": "All traffic out"}]
+    )
+    assert _differs(dict(group, ip_permissions_egress=[ipv6])) is True
+
+
+def test_a_rule_on_another_source_or_port_gets_the_call():
+    group = _listed_group()
+    other = [
+        dict(p, user_id_group_pairs=[dict(u, group_id="sg-other") for u in p["user_id_group_pairs"]])
+        for p in group["ip_permissions"]
+    ]
+    assert _differs(dict(group, ip_permissions=other)) is True
+    assert _differs(group, rules=[dict(SG_RULES[0], ports=[8889, 22]), SG_RULES[1]]) is True
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"proto": "icmp", "from_port": 8, "to_port": -1, "cidr_ip": "0.0.0.0/0"},
+        {"proto": "tcp", "ports": [22], "cidr_ipv6": "::/0"},
+        {"proto": "tcp", "ports": [22], "group_name": "other"},
+        {"proto": "tcp", "cidr_ip": "0.0.0.0/0"},
+        {"proto": "tcp", "ports": ["ssh"], "cidr_ip": "0.0.0.0/0"},
+    ],
+)
+def test_a_rule_shape_not_understood_is_left_to_the_module(rule):
+    assert _differs(_listed_group(), rules=[*SG_RULES, rule]) is True
+
+
+def test_port_ranges_and_all_traffic_compare_as_the_module_writes_them():
+    group = _listed_group(
+        ip_permissions=[
+            {
+                "ip_protocol": "udp",
+                "from_port": 1000,
+                "to_port": 1010,
+                "ip_ranges": [{"cidr_ip": "10.0.0.0/16", "description": "range"}],
+            }
+        ],
+    )
+    assert (
+        _differs(
+            group, rules=[{"proto": "udp", "ports": ["1000-1010"], "cidr_ip": "10.0.0.0/16", "rule_desc": "range"}]
+        )
+        is False
+    )
+    assert (
+        _differs(
+            group, rules=[{"proto": "udp", "ports": ["1000-1011"], "cidr_ip": "10.0.0.0/16", "rule_desc": "range"}]
+        )
+        is True
+    )
+    assert (
+        _differs(
+            group,
+            egress=[{"proto": "-1", "cidr_ip": "0.0.0.0/0", "rule_desc": "All traffic out"}],
+            rules=[{"proto": "udp", "ports": ["1000-1010"], "cidr_ip": "10.0.0.0/16", "rule_desc": "range"}],
+        )
+        is False
+    )

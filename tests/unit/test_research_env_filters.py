@@ -173,3 +173,55 @@ def test_a_type_that_is_not_offered_gets_no_image_error():
 def test_an_image_that_does_not_exist_is_named_even_when_the_type_is_not_offered():
     (error,) = image_errors({"vpn": {"type": "t3.hyper", "ami_id": "ami-0123456789abcdef0"}}, {}, [], [], "r", "o", "n")
     assert error.startswith("instances.vpn.ami_id: ami-0123456789abcdef0 is not an available image")
+
+
+def test_default_zone_is_the_first_availability_zone_not_a_local_zone():
+    from ansible_collections.research_env.core.plugins.filter.infra import default_zone
+
+    zones = [
+        {"zone_name": "us-west-2-lax-1a", "state": "available", "zone_type": "local-zone"},
+        {"zone_name": "us-west-2a", "state": "impaired", "zone_type": "availability-zone"},
+        {"zone_name": "us-west-2b", "state": "available", "zone_type": "availability-zone"},
+    ]
+    assert default_zone(zones) == "us-west-2b"
+    # Without zone types (an older answer), the first available zone; none available: ''.
+    assert default_zone([{"zone_name": "x-1a", "state": "available"}]) == "x-1a"
+    assert default_zone([{"zone_name": "x-1a", "state": "impaired"}]) == ""
+    assert default_zone(None) == ""
+
+
+def test_async_results_puts_each_background_result_in_its_items_place():
+    from ansible_collections.research_env.core.plugins.filter.infra import async_results
+
+    launched = [
+        {"item": {"key": "dmz"}, "ansible_job_id": "j1", "started": 1, "finished": 0},
+        {"item": {"key": "research"}, "changed": True, "route_table": {"id": "rtb-2"}},
+        {"item": {"key": "production"}, "skipped": True},
+        {"item": {"key": "public"}, "ansible_job_id": "j3", "started": 1, "finished": 0},
+    ]
+    waited = [
+        {"ansible_job_id": "j3", "finished": 1, "route_table": {"id": "rtb-3"}, "item": launched[3]},
+        {"ansible_job_id": "j1", "finished": 1, "changed": True, "route_table": {"id": "rtb-1"}, "item": launched[0]},
+    ]
+    results = async_results(launched, waited)
+    assert [(r["item"]["key"], r["route_table"]["id"]) for r in results] == [
+        ("dmz", "rtb-1"),
+        ("research", "rtb-2"),
+        ("public", "rtb-3"),
+    ]
+    assert results[0]["changed"] is True
+    assert async_results([], None) == []
+
+
+def test_async_results_takes_the_item_of_any_loop_var():
+    from ansible_collections.research_env.core.plugins.filter.infra import async_results
+
+    launched = [
+        {"ansible_loop_var": "tier", "tier": "dmz", "ansible_job_id": "j1"},
+        {"ansible_loop_var": "tier", "tier": "research", "group_id": "sg-2"},
+    ]
+    waited = [{"ansible_job_id": "j1", "finished": 1, "group_id": "sg-1"}]
+    assert [(r["item"], r["group_id"]) for r in async_results(launched, waited)] == [
+        ("dmz", "sg-1"),
+        ("research", "sg-2"),
+    ]
