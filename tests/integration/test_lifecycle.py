@@ -80,6 +80,32 @@ def assert_nat_window_closed(ec2) -> None:
     assert sg_rules(ec2, groups["research"]["GroupId"], tier_of) == SEED_RULES["research"]
 
 
+def assert_bucket_as_built(s3, bucket: str, key_arn: str) -> None:
+    """Versioned, SSE-KMS with the environment's key and a bucket key, public access blocked, TLS only,
+    ACLs disabled, tagged as the environment's."""
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}
+    assert rule["BucketKeyEnabled"] is True
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert block == dict.fromkeys(
+        ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
+    )
+    (statement,) = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Principal"] == "*" and statement["Action"] == "s3:*"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert set(statement["Resource"]) == {f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"}
+    ownership = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
+    assert ownership == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    bucket_tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]}
+    assert bucket_tags == {
+        "Project": "research-env",
+        "Environment": "researchenv",
+        "ManagedBy": "research-env",
+        "Name": bucket,
+    }
+
+
 class TestNetwork:
     def test_vpc_and_subnets(self, built, ec2):
         vpc = vpc_of(ec2, "researchenv")
@@ -169,23 +195,7 @@ class TestStorage:
         assert key_tags["Environment"] == "researchenv" and key_tags["ManagedBy"] == "research-env"
 
     def test_bucket(self, built, aws, key_arn):
-        s3, bucket = aws["s3"], BUCKET.format(env="researchenv")
-        assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
-        (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
-        assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}
-        assert rule["BucketKeyEnabled"] is True
-        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
-        assert block == dict.fromkeys(
-            ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
-        )
-        (statement,) = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
-        assert statement["Effect"] == "Deny" and statement["Principal"] == "*" and statement["Action"] == "s3:*"
-        assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-        assert set(statement["Resource"]) == {f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"}
-        ownership = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
-        assert ownership == [{"ObjectOwnership": "BucketOwnerEnforced"}]
-        bucket_tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]}
-        assert bucket_tags["Environment"] == "researchenv" and bucket_tags["ManagedBy"] == "research-env"
+        assert_bucket_as_built(aws["s3"], BUCKET.format(env="researchenv"), key_arn)
 
     def test_no_efs_unless_enabled(self, built, aws):
         assert "efs" not in all_resources(aws, "researchenv")
@@ -438,6 +448,30 @@ class TestLifecycle:
         assert "Owner" not in {t["Key"] for t in after["production"].get("Tags", [])}
 
         run = run_playbook("site.yml", "--tags", "network", extra_vars=env_vars(ssh_key), env=emulator_env)
+        assert run.rc == 0, run.explain()
+        assert run.changed() == 0, run.explain()
+
+    def test_bucket_drift_is_corrected(self, built, aws, key_arn, emulator_env, ssh_key):
+        """storage.yml asks s3_bucket only when the run's one bucket lookup shows a difference: each
+        kind is seen and corrected, and a rerun then changes nothing."""
+        s3, bucket = aws["s3"], BUCKET.format(env="researchenv")
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+        s3.delete_bucket_policy(Bucket=bucket)
+        s3.put_bucket_encryption(
+            Bucket=bucket,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+        )
+        tagged = s3.get_bucket_tagging(Bucket=bucket)["TagSet"]
+        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [*tagged, {"Key": "Owner", "Value": "someone"}]})
+
+        run = run_playbook("site.yml", "--tags", "storage", extra_vars=env_vars(ssh_key), env=emulator_env)
+        assert run.rc == 0, run.explain()
+        assert run.changed() > 0, run.explain()
+        assert_bucket_as_built(s3, bucket, key_arn)
+
+        run = run_playbook("site.yml", "--tags", "storage", extra_vars=env_vars(ssh_key), env=emulator_env)
         assert run.rc == 0, run.explain()
         assert run.changed() == 0, run.explain()
 

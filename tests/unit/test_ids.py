@@ -4,6 +4,7 @@ computes it, and the "has the module anything to do" checks that let the plays s
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 from pathlib import Path
 
@@ -326,3 +327,87 @@ def test_port_ranges_and_all_traffic_compare_as_the_module_writes_them():
         )
         is False
     )
+
+
+KEY = "arn:aws:kms:us-east-1:123456789012:key/k-1"
+POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*"}]}
+BUCKET_TAGS = dict(ENV_TAGS, Name="lab-notebooks")
+
+
+def _listed_bucket(**changes):
+    """The notebooks bucket as s3_bucket_info's bucket_facts show it when it is as storage.yml makes it."""
+    bucket = {
+        "name": "lab-notebooks",
+        "bucket_versioning": {"Status": "Enabled"},
+        "bucket_encryption": {
+            "ServerSideEncryptionConfiguration": {
+                "Rules": [
+                    {
+                        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": KEY},
+                        "BucketKeyEnabled": True,
+                    },
+                ]
+            }
+        },
+        "public_access_block": {
+            "PublicAccessBlockConfiguration": dict.fromkeys(
+                ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
+            )
+        },
+        "bucket_ownership_controls": {"OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}},
+        # As S3 keeps it: the same document, other whitespace.
+        "bucket_policy": {"Policy": json.dumps(POLICY, separators=(",", ":"))},
+        "bucket_tagging": dict(BUCKET_TAGS),
+    }
+    bucket.update(changes)
+    return bucket
+
+
+def test_a_bucket_as_it_should_be_needs_no_call():
+    assert f.bucket_differs(_listed_bucket(), KEY, json.dumps(POLICY, indent=2), BUCKET_TAGS) is False
+    assert f.bucket_differs(_listed_bucket(), KEY, POLICY, BUCKET_TAGS) is False
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"bucket_versioning": {"Status": "Suspended"}},
+        {"bucket_versioning": {}},
+        {
+            "bucket_encryption": {
+                "ServerSideEncryptionConfiguration": {
+                    "Rules": [
+                        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": False}
+                    ]
+                }
+            }
+        },
+        {
+            "bucket_encryption": {
+                "ServerSideEncryptionConfiguration": {
+                    "Rules": [
+                        {
+                            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": KEY},
+                            "BucketKeyEnabled": False,
+                        }
+                    ]
+                }
+            }
+        },
+        {"public_access_block": {"PublicAccessBlockConfiguration": {"BlockPublicAcls": True}}},
+        {"public_access_block": {}},
+        {"bucket_ownership_controls": {"OwnershipControls": {"Rules": [{"ObjectOwnership": "ObjectWriter"}]}}},
+        {"bucket_policy": {}},
+        {"bucket_policy": {"Policy": json.dumps(dict(POLICY, Statement=[]))}},
+        {"bucket_policy": {"Policy": "not json"}},
+        {"bucket_tagging": dict(BUCKET_TAGS, Owner="someone")},
+        {"bucket_tagging": {}},
+    ],
+)
+def test_a_bucket_that_differs_gets_the_call(change):
+    assert f.bucket_differs(_listed_bucket(**change), KEY, POLICY, BUCKET_TAGS) is True
+
+
+def test_a_missing_bucket_or_another_key_gets_the_call():
+    assert f.bucket_differs(None, KEY, POLICY, BUCKET_TAGS) is True
+    assert f.bucket_differs(_listed_bucket(), KEY.replace("k-1", "k-2"), POLICY, BUCKET_TAGS) is True

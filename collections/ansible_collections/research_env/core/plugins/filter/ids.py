@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
@@ -302,6 +303,40 @@ def security_group_differs(
     )
 
 
+def bucket_differs(
+    bucket: dict[str, Any] | None, key_arn: str, policy: str | dict[str, Any], tags: dict[str, str]
+) -> bool:
+    """Whether s3_bucket (storage.yml) has something to do for the notebooks bucket, as s3_bucket_info
+    found it with bucket_facts (versioning, encryption, public_access_block, ownership controls,
+    policy, tagging; None: there is none): not versioned, not SSE-KMS with this key and a bucket key,
+    public access not blocked in all four ways, ACLs not disabled (BucketOwnerEnforced), another
+    policy (compared as JSON) or other tags. The module itself asks about 15 calls to find that out."""
+    if not bucket:
+        return True
+    rules = ((bucket.get("bucket_encryption") or {}).get("ServerSideEncryptionConfiguration") or {}).get("Rules") or []
+    encryption = [(r.get("ApplyServerSideEncryptionByDefault") or {}, r.get("BucketKeyEnabled")) for r in rules]
+    block = (bucket.get("public_access_block") or {}).get("PublicAccessBlockConfiguration") or {}
+    ownership = ((bucket.get("bucket_ownership_controls") or {}).get("OwnershipControls") or {}).get("Rules") or []
+    found_policy = (bucket.get("bucket_policy") or {}).get("Policy")
+    try:
+        policies_equal = found_policy is not None and json.loads(found_policy) == (
+            json.loads(policy) if isinstance(policy, str) else policy
+        )
+    except ValueError:
+        policies_equal = False
+    return not (
+        (bucket.get("bucket_versioning") or {}).get("Status") == "Enabled"
+        and encryption == [({"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}, True)]
+        and all(
+            block.get(k) is True
+            for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+        )
+        and [r.get("ObjectOwnership") for r in ownership] == ["BucketOwnerEnforced"]
+        and policies_equal
+        and (bucket.get("bucket_tagging") or {}) == tags
+    )
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -314,6 +349,7 @@ class FilterModule:
             "subnets_to_fix": subnets_to_fix,
             "iam_policies_todo": iam_policies_todo,
             "security_group_differs": security_group_differs,
+            "bucket_differs": bucket_differs,
             "route_table_routes": route_table_routes,
             "route_table_tags": route_table_tags,
         }
