@@ -78,7 +78,6 @@ def main() -> int:
         PATH=f"{venv_bin}:{os.environ.get('PATH', '')}",
         ANSIBLE_HOME=os.environ.get("ANSIBLE_HOME", str(REPO / ".ansible")),
         ANSIBLE_NOCOLOR="1",
-        RESEARCH_ENV_NAME=args.env_name,
     )
     phases = {
         "cold": ["site.yml", "--tags", "infra", "-e", f"@{extra}"],
