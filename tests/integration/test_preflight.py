@@ -78,6 +78,20 @@ BAD = {
         {"extra_tags": {"environment": "prod"}},
         "extra_tags.environment: the same key as research-env's own Environment",
     ),
+    # The research team: one list for the VPN and FileGator accounts.
+    "username outside the pattern": (
+        {"research_team": [{"username": "Alice.Smith"}]},
+        "research_team[0].username: 'Alice.Smith' is not a valid username",
+    ),
+    "member listed twice": (
+        {"research_team": [{"username": "alice"}, {"username": "bob"}, {"username": "alice", "vpn": False}]},
+        "research_team[2].username: alice is listed twice (also research_team[0])",
+    ),
+    "VPN host name given as a URL": (
+        {"vpn_public_hostname": "https://vpn.example.org:943/"},
+        # The message holds a double quote, so the [ERROR] line escapes its single quotes.
+        "vpn_public_hostname: \\'https://vpn.example.org:943/\\' is not a host name or IPv4 address",
+    ),
     # What only AWS can tell: one describe call each, before anything exists.
     "unknown instance type": (
         only_vpn(type="t3.hyper"),

@@ -121,6 +121,10 @@ def test_default_configuration_is_clean(pubkey):
         ({"instances__vpn__subnet": "production"}, "instances.vpn.subnet: the VPN server belongs in the dmz"),
         ({"instances__gpu": {"type": "g5.xlarge"}}, "instances.gpu: unknown host role"),
         ({"destroy_data": "maybe"}, "destroy_data:"),
+        ({"research_team": [{"username": "Alice"}]}, "research_team[0].username:"),
+        ({"research_team": [{"username": "alice"}, {"username": "alice"}]}, "research_team[1].username:"),
+        ({"research_team": {"alice": {}}}, "research_team:"),
+        ({"vpn_public_hostname": "https://vpn.example.org"}, "vpn_public_hostname:"),
     ],
 )
 def test_bad_configuration_names_the_variable(pubkey, changes, variable):
@@ -642,6 +646,8 @@ PREFLIGHT_KEYS = [
     "security_group_rules_quota",
     "nat_mode",
     "vpn_provider",
+    "vpn_public_hostname",
+    "research_team",
     "jupyter_port",
     "filegator_port",
     "instances",

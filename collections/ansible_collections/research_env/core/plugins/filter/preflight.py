@@ -11,7 +11,7 @@ Every pattern is applied with `fullmatch`: `re.match(r"^...$")` accepts a traili
 ("lab\n"), which AWS (or the name it ends up in) would not.
 
 Each concern is in its own file (preflight_network, preflight_admin, preflight_tags,
-preflight_instances, preflight_settings, preflight_ssh_key); config_errors runs them all.
+preflight_instances, preflight_settings, preflight_team, preflight_ssh_key); config_errors runs them all.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from ansible_collections.research_env.core.plugins.filter.preflight_settings imp
 )
 from ansible_collections.research_env.core.plugins.filter.preflight_ssh_key import ssh_public_key_errors
 from ansible_collections.research_env.core.plugins.filter.preflight_tags import check_tags, tag_value_errors
+from ansible_collections.research_env.core.plugins.filter.preflight_team import check_team, check_vpn_hostname
 from ansible_collections.research_env.core.plugins.module_utils.values import as_bool, is_bool
 from ansible_collections.research_env.core.plugins.plugin_utils.checks import region_ok
 
@@ -106,6 +107,8 @@ def config_errors(config: dict[str, Any]) -> list[str]:
     errors += check_instances(config)
     errors += check_storage_and_images(config)
     errors += check_run_settings(config)
+    errors += check_team(config)
+    errors += check_vpn_hostname(config)
     errors += check_inventory(config)
     errors += ssh_public_key_errors(config.get("ssh_public_key_file"))
     return errors
