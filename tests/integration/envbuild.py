@@ -12,13 +12,14 @@ ADMIN = "198.51.100.7/32"
 ANY = "0.0.0.0/0"
 
 # Seed 000's three tables, with this project's deliberate differences (see playbooks/vars/network.yml):
-# SSH to the dmz from admin_cidrs only; 8080 for FileGator (DESIGN.md); port 80 out of research only
-# while the NAT gateway exists. The seed's unnamed "Custom TCP from sg-00b79..." row is left out.
+# SSH and the Access Server's admin UI (943) to the dmz from admin_cidrs only; 8080 for FileGator
+# (DESIGN.md); port 80 out of research only while the NAT gateway exists. The seed's unnamed
+# "Custom TCP from sg-00b79..." row is left out.
 SEED_RULES = {
     "dmz": {
         ("in", "tcp", 22, 22, ADMIN),
         ("in", "tcp", 443, 443, ANY),
-        ("in", "tcp", 943, 943, ANY),
+        ("in", "tcp", 943, 943, ADMIN),
         ("in", "udp", 1194, 1194, ANY),
         ("out", "-1", "all", "all", ANY),
     },

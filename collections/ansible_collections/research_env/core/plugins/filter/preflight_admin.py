@@ -21,8 +21,10 @@ IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 # and IPv6 rules; the quota times security groups per interface cannot exceed 1000.
 DEFAULT_SG_RULES_QUOTA = 60
 MAX_SG_RULES_QUOTA = 1000
-# With vpn_provider openvpn_as the dmz group also holds these IPv4 rules from 0.0.0.0/0.
-OPENVPN_AS_PUBLIC_RULES = ("443/tcp", "943/tcp", "1194/udp")
+# With vpn_provider openvpn_as the dmz group also holds these IPv4 rules from 0.0.0.0/0 (the VPN itself),
+# and the admin UI from each admin block, beside SSH.
+OPENVPN_AS_PUBLIC_RULES = ("443/tcp", "1194/udp")
+OPENVPN_AS_ADMIN_RULES = ("943/tcp",)
 
 
 def _ipv6_admin_error(name: str, text: str, net: ipaddress.IPv6Network) -> str:
@@ -130,19 +132,22 @@ def check_admin_access(config: dict[str, Any]) -> list[str]:
                 "allow_world_ssh: true if you really mean it."
             )
     if quota is not None and not world:  # listing one's own addresses instead fixes both
-        public = len(OPENVPN_AS_PUBLIC_RULES) if config.get("vpn_provider") == "openvpn_as" else 0
-        if len(blocks) > quota - public:
+        openvpn_as = config.get("vpn_provider") == "openvpn_as"
+        public = len(OPENVPN_AS_PUBLIC_RULES) if openvpn_as else 0
+        per_block = 1 + (len(OPENVPN_AS_ADMIN_RULES) if openvpn_as else 0)
+        if len(blocks) * per_block + public > quota:
             held = (
-                f", and vpn_provider openvpn_as holds {public} of them ({', '.join(OPENVPN_AS_PUBLIC_RULES)} from "
-                "anywhere)"
-                if public
+                f", and with vpn_provider openvpn_as each block takes {per_block} (22/tcp SSH and "
+                f"{', '.join(OPENVPN_AS_ADMIN_RULES)}, the admin UI) beside {', '.join(OPENVPN_AS_PUBLIC_RULES)} from "
+                "anywhere"
+                if openvpn_as
                 else ""
             )
             errors.append(
                 f"admin_cidrs: {len(blocks)} IPv4 blocks, but the dmz security group holds at most {quota} inbound "
-                f"IPv4 rules (security_group_rules_quota){held}: at most {max(quota - public, 0)} fit. Merge "
-                "neighbouring blocks into wider ones, or raise 'Inbound or outbound rules per security group' in "
-                "Service Quotas and set security_group_rules_quota."
+                f"IPv4 rules (security_group_rules_quota){held}: at most {max((quota - public) // per_block, 0)} "
+                "fit. Merge neighbouring blocks into wider ones, or raise 'Inbound or outbound rules per security "
+                "group' in Service Quotas and set security_group_rules_quota."
             )
     return errors
 
