@@ -39,6 +39,10 @@ BAD = {
     "world-open SSH": ({"admin_cidrs": ["0.0.0.0/0"]}, "admin_cidrs[0]:"),
     "unknown nat_mode": ({"nat_mode": "sometimes"}, "nat_mode:"),
     "unknown vpn_provider": ({"vpn_provider": "wireguard"}, "vpn_provider:"),
+    "VPN clients inside the VPC": (
+        {"vpn_provider": "openvpn", "client_vpn_cidr": "10.0.8.0/24"},
+        "client_vpn_cidr: 10.0.8.0/24 overlaps vpc_cidr",
+    ),
     "illegal bucket name": ({"notebooks_bucket": "My_Notebooks"}, "notebooks_bucket:"),
     "dotted bucket name": ({"notebooks_bucket": "lab.notebooks.data"}, "notebooks_bucket:"),
     "missing SSH key file": ({"ssh_public_key_file": "/nonexistent/id.pub"}, "ssh_public_key_file:"),

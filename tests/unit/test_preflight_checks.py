@@ -31,6 +31,7 @@ GOOD = {
     "allow_world_ssh": False,
     "nat_mode": "during_deploy",
     "vpn_provider": "openvpn_as",
+    "client_vpn_cidr": "10.100.0.0/22",
     "jupyter_port": 8888,
     "filegator_port": 8080,
     "instances": {
@@ -125,6 +126,13 @@ def test_default_configuration_is_clean(pubkey):
         ({"research_team": [{"username": "alice"}, {"username": "alice"}]}, "research_team[1].username:"),
         ({"research_team": {"alice": {}}}, "research_team:"),
         ({"vpn_public_hostname": "https://vpn.example.org"}, "vpn_public_hostname:"),
+        # The addresses VPN clients get: outside the VPC, a block the provider takes.
+        ({"vpn_provider": "openvpn", "client_vpn_cidr": "10.0.8.0/24"}, "client_vpn_cidr: 10.0.8.0/24 overlaps"),
+        ({"vpn_provider": "openvpn", "client_vpn_cidr": "10.100.0.1/22"}, "client_vpn_cidr: '10.100.0.1/22'"),
+        ({"vpn_provider": "openvpn", "client_vpn_cidr": "10.100.0.0/30"}, "client_vpn_cidr: /30"),
+        ({"vpn_provider": "openvpn", "client_vpn_cidr": None}, "client_vpn_cidr: None"),
+        ({"vpn_provider": "client_vpn", "client_vpn_cidr": "10.100.0.0/24"}, "client_vpn_cidr: /24"),
+        ({"vpn_provider": "openvpn", "instances__vpn__subnet": "research"}, "instances.vpn.subnet:"),
     ],
 )
 def test_bad_configuration_names_the_variable(pubkey, changes, variable):
@@ -139,6 +147,27 @@ def test_every_problem_is_reported_at_once(pubkey):
 
 def test_world_ssh_allowed_on_purpose(pubkey):
     assert f.config_errors(config(pubkey, admin_cidrs=["0.0.0.0/0"], allow_world_ssh=True)) == []
+
+
+@pytest.mark.parametrize("provider", ["openvpn_as", "openvpn"])
+def test_an_openvpn_server_needs_the_vpn_host(pubkey, provider):
+    cfg = config(pubkey, vpn_provider=provider, client_vpn_cidr="10.100.0.0/22")
+    del cfg["instances"]["vpn"]
+    one_error(cfg, f"instances.vpn: vpn_provider {provider} needs a vpn host")
+
+
+@pytest.mark.parametrize(
+    ("provider", "cidr"),
+    [
+        ("openvpn", "10.8.0.0/24"),
+        ("openvpn", "172.16.0.0/12"),
+        ("client_vpn", "10.100.0.0/22"),
+        ("openvpn_as", "10.0.0.0/24"),
+    ],
+)
+def test_vpn_client_addresses_that_fit(pubkey, provider, cidr):
+    """openvpn_as keeps its own client ranges: client_vpn_cidr is not read (nor checked) for it."""
+    assert f.config_errors(config(pubkey, vpn_provider=provider, client_vpn_cidr=cidr)) == []
 
 
 def test_no_vpn_host_needed_without_openvpn(pubkey):
@@ -393,11 +422,14 @@ def addresses(count: int) -> list[str]:
         (49, "openvpn_as", 100, False),
         (50, "openvpn_as", "100", True),
         (499, "openvpn_as", "1000", False),
+        # openvpn: SSH per block, 1194/udp from anywhere: n + 1 rules.
+        (59, "openvpn", None, False),
+        (60, "openvpn", None, True),
     ],
 )
 def test_admin_blocks_must_fit_the_dmz_security_group(pubkey, count, vpn_provider, quota, refused):
-    cfg = config(pubkey, admin_cidrs=addresses(count), vpn_provider=vpn_provider)
-    if vpn_provider != "openvpn_as":
+    cfg = config(pubkey, admin_cidrs=addresses(count), vpn_provider=vpn_provider, client_vpn_cidr="10.100.0.0/22")
+    if vpn_provider not in ("openvpn_as", "openvpn"):
         del cfg["instances"]["vpn"]
     if quota is not None:
         cfg["security_group_rules_quota"] = quota
@@ -406,6 +438,7 @@ def test_admin_blocks_must_fit_the_dmz_security_group(pubkey, count, vpn_provide
         assert len(errors) == 1 and errors[0].startswith(f"admin_cidrs: {count} IPv4 blocks"), errors
         assert "security_group_rules_quota" in errors[0]
         assert ("943/tcp, the admin UI" in errors[0]) == (vpn_provider == "openvpn_as")
+        assert ("1194/udp from anywhere (vpn_provider openvpn)" in errors[0]) == (vpn_provider == "openvpn")
     else:
         assert errors == []
 
@@ -649,6 +682,7 @@ PREFLIGHT_KEYS = [
     "nat_mode",
     "vpn_provider",
     "vpn_public_hostname",
+    "client_vpn_cidr",
     "research_team",
     "jupyter_port",
     "filegator_port",

@@ -36,7 +36,7 @@ from ansible_collections.research_env.core.plugins.plugin_utils.checks import re
 # Applied with fullmatch only (see the module docstring).
 ENV_NAME_RE = re.compile(r"[a-z][a-z0-9-]{1,19}")
 NAT_MODES = ("during_deploy", "always", "none")
-VPN_PROVIDERS = ("openvpn_as", "client_vpn", "none")
+VPN_PROVIDERS = ("openvpn_as", "openvpn", "client_vpn", "none")
 # Settings read with `| bool` by the playbooks. Nested booleans (subnets.*.public, instances.*.eip)
 # are read as they are, where the string "false" would count as true: those stay real booleans.
 BOOL_SETTINGS = ("allow_world_ssh", "destroy_data", "efs_enabled")

@@ -25,6 +25,8 @@ MAX_SG_RULES_QUOTA = 1000
 # and the admin UI from each admin block, beside SSH.
 OPENVPN_AS_PUBLIC_RULES = ("443/tcp", "1194/udp")
 OPENVPN_AS_ADMIN_RULES = ("943/tcp",)
+# With vpn_provider openvpn (community OpenVPN) only the VPN's own port is public.
+OPENVPN_PUBLIC_RULES = ("1194/udp",)
 
 
 def _ipv6_admin_error(name: str, text: str, net: ipaddress.IPv6Network) -> str:
@@ -133,7 +135,12 @@ def check_admin_access(config: dict[str, Any]) -> list[str]:
             )
     if quota is not None and not world:  # listing one's own addresses instead fixes both
         openvpn_as = config.get("vpn_provider") == "openvpn_as"
-        public = len(OPENVPN_AS_PUBLIC_RULES) if openvpn_as else 0
+        provider = config.get("vpn_provider")
+        public = (
+            {"openvpn_as": len(OPENVPN_AS_PUBLIC_RULES), "openvpn": len(OPENVPN_PUBLIC_RULES)}.get(provider, 0)
+            if isinstance(provider, str)
+            else 0
+        )
         per_block = 1 + (len(OPENVPN_AS_ADMIN_RULES) if openvpn_as else 0)
         if len(blocks) * per_block + public > quota:
             held = (
@@ -141,6 +148,8 @@ def check_admin_access(config: dict[str, Any]) -> list[str]:
                 f"{', '.join(OPENVPN_AS_ADMIN_RULES)}, the admin UI) beside {', '.join(OPENVPN_AS_PUBLIC_RULES)} from "
                 "anywhere"
                 if openvpn_as
+                else f", beside {', '.join(OPENVPN_PUBLIC_RULES)} from anywhere (vpn_provider openvpn)"
+                if public
                 else ""
             )
             errors.append(

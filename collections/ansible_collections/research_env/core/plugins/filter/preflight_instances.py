@@ -67,9 +67,10 @@ def check_instances(config: dict[str, Any]) -> list[str]:
         ami = spec.get("ami_id")
         if ami not in (None, "") and not (isinstance(ami, str) and AMI_RE.fullmatch(ami)):
             errors.append(f"{where}.ami_id: {ami!r} is not an AMI id (ami-0123456789abcdef0). Fix it or remove it.")
-    if config.get("vpn_provider") == "openvpn_as":
+    provider = config.get("vpn_provider")
+    if provider in ("openvpn_as", "openvpn"):
         if "vpn" not in instances:
-            errors.append("instances.vpn: vpn_provider openvpn_as needs a vpn host. Add it, or set vpn_provider.")
+            errors.append(f"instances.vpn: vpn_provider {provider} needs a vpn host. Add it, or set vpn_provider.")
         elif isinstance(instances["vpn"], dict) and instances["vpn"].get("subnet") in ("production", "research"):
             errors.append("instances.vpn.subnet: the VPN server belongs in the dmz. Set subnet: dmz.")
     return errors

@@ -123,7 +123,37 @@ def check_network(config: dict[str, Any]) -> list[str]:
     if isinstance(dmz, dict) and dmz.get("public") is False:
         errors.append("subnets.dmz.public: the dmz holds the only way in (VPN/bastion) and must be public. Set true.")
     errors += _availability_zone_errors(config.get("availability_zone"), config.get("aws_region"))
+    errors += _vpn_client_cidr_errors(config.get("client_vpn_cidr"), config.get("vpn_provider"), vpc)
     return errors
+
+
+# The addresses VPN clients get: AWS Client VPN takes a /12 to /22 (its "client CIDR range"); the
+# openvpn role's server takes any block of /29 or larger. Both must stay outside the VPC, or a client
+# could not tell its tunnel addresses from the hosts it reaches.
+VPN_CLIENT_PREFIXES = {"client_vpn": (12, 22), "openvpn": (12, 29)}
+
+
+def _vpn_client_cidr_errors(value: Any, provider: Any, vpc: Network | None) -> list[str]:
+    if not isinstance(provider, str) or provider not in VPN_CLIENT_PREFIXES:
+        return []
+    low, high = VPN_CLIENT_PREFIXES[provider]
+    try:
+        net = ipaddress.IPv4Network(value, strict=True) if isinstance(value, str) else None
+    except ValueError:
+        net = None
+    if net is None:
+        return [
+            f"client_vpn_cidr: {value!r} is not an IPv4 network with its host bits clear. Use e.g. 10.100.0.0/22 "
+            "(the addresses VPN clients get)."
+        ]
+    if not low <= net.prefixlen <= high:
+        return [f"client_vpn_cidr: /{net.prefixlen} does not suit vpn_provider {provider}. Use /{low} to /{high}."]
+    if vpc is not None and net.overlaps(vpc):
+        return [
+            f"client_vpn_cidr: {net} overlaps vpc_cidr {vpc}; clients could not tell their tunnel addresses from "
+            "the environment's hosts. Pick a block outside the VPC (e.g. 10.100.0.0/22)."
+        ]
+    return []
 
 
 def _availability_zone_errors(az: Any, region: Any) -> list[str]:
