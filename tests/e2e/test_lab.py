@@ -255,6 +255,94 @@ def test_an_ssh_tunnel_through_the_bastion_reaches_jupyter_login(lab: Lab):
         tunnel.wait(10)
 
 
+@dataclass
+class VpnClient:
+    """A member's machine: a container on a network of its own (none of the environment's), joined
+    only by the vpn container, which stands in for the internet between them."""
+
+    name: str
+    server: str  # the vpn container's address on that network
+
+    def profile(self, text: str, member: str) -> None:
+        """Install a profile, its `remote` pointed at the vpn container: the one lab difference (the
+        profile itself names 127.0.0.1, where lab mode publishes the VPN's port for this machine)."""
+        local = re.sub(r"^remote \S+ (\d+)$", rf"remote {self.server} \1", text, flags=re.MULTILINE)
+        assert local != text, "the profile has no remote line"
+        docker("exec", "-i", self.name, "sh", "-c", f"umask 077; cat > /etc/openvpn/{member}.ovpn", input=local)
+
+    def connect(self, member: str) -> None:
+        docker("exec", self.name, "sh", "-c", "pkill -x openvpn; rm -f /tmp/openvpn.log; true")
+        docker(
+            "exec", self.name, "openvpn", "--config", f"/etc/openvpn/{member}.ovpn", "--daemon",
+            "--log", "/tmp/openvpn.log",
+        )  # fmt: skip
+
+    def disconnect(self) -> None:
+        docker("exec", self.name, "sh", "-c", "pkill -x openvpn; sleep 1; true")
+
+    def get(self, url: str, seconds: int) -> str | None:
+        """The page at url, retried for some seconds; None when nothing answered."""
+        deadline = time.monotonic() + seconds
+        while True:
+            probe = docker("exec", self.name, "curl", "-sS", "-m", "3", url, check=False)
+            if probe.returncode == 0:
+                return probe.stdout
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(1)
+
+    def log(self) -> str:
+        return docker("exec", self.name, "cat", "/tmp/openvpn.log", check=False).stdout
+
+
+@pytest.fixture(scope="module")
+def vpn_client(lab: Lab) -> Iterator[VpnClient]:
+    run = uuid.uuid4().hex[:8]
+    name, network = f"research-env-e2e-vpn-client-{run}", f"research-env-e2e-outside-{run}"
+    image = os.environ.get("RESEARCH_ENV_IMAGE", "research-env-host:latest")
+    docker("network", "create", network)
+    try:
+        docker("network", "connect", network, lab.host("vpn")["name"])
+        docker(
+            "run", "-d", "--name", name, "--network", network, "--cap-add", "NET_ADMIN", "--device", "/dev/net/tun",
+            image, "sleep", "infinity",
+        )  # fmt: skip
+        docker("exec", name, "sh", "-c", "apt-get update -qq && apt-get install -y -qq openvpn >/dev/null", timeout=300)
+        server = docker(
+            "inspect", "--format", f'{{{{(index .NetworkSettings.Networks "{network}").IPAddress}}}}',
+            lab.host("vpn")["name"],
+        ).stdout.strip()  # fmt: skip
+        yield VpnClient(name=name, server=server)
+    finally:
+        docker("rm", "-f", name, check=False)
+        docker("network", "disconnect", "-f", network, lab.host("vpn")["name"], check=False)
+        docker("network", "rm", network, check=False)
+
+
+def test_a_vpn_profile_reaches_jupyter_only_through_the_tunnel(lab: Lab, vpn_client: VpnClient):
+    profile = ROOT / "artifacts" / ENV / "vpn" / "alice.ovpn"
+    assert oct(profile.stat().st_mode & 0o777) == "0o600", "the profile holds a private key: 0600"
+    assert lab.summary["vpn"]["profiles"] == {"alice": str(profile)}, lab.summary["vpn"]
+    assert "VPN (openvpn): profiles " + str(profile) in lab.first_run
+    login = f"http://{lab.host('jupyter')['private_ip']}:8888/login"
+    # Not from the member's network without the tunnel.
+    assert vpn_client.get(login, seconds=0) is None, "Jupyter answers the client without the VPN"
+    vpn_client.profile(profile.read_text(), "alice")
+    vpn_client.connect("alice")
+    try:
+        page = vpn_client.get(login, seconds=30)
+        assert page is not None, f"no login page through the tunnel; client log:\n{vpn_client.log()}"
+        assert "password" in page.lower() or "token" in page.lower()
+        # Only the private subnet goes through the tunnel: the default route stays the client's own.
+        routes = docker("exec", vpn_client.name, "ip", "-4", "route").stdout
+        assert re.search(r"^10\.0\.3\.0/24 .*dev tun", routes, re.MULTILINE), routes
+        assert re.search(r"^default .*dev eth", routes, re.MULTILINE), routes
+        assert not re.search(r"^(0\.0\.0\.0/1|128\.0\.0\.0/1) .*dev tun", routes, re.MULTILINE), routes
+    finally:
+        vpn_client.disconnect()
+    assert vpn_client.get(login, seconds=0) is None, "Jupyter still answers after the tunnel closed"
+
+
 def test_publishing_flow_reaches_voila_and_nothing_else_does(lab: Lab):
     jupyter, voila = lab.host("jupyter")["name"], lab.host("voila")["name"]
     tag = uuid.uuid4().hex[:8]
@@ -340,6 +428,30 @@ def test_limit_voila_fixes_drift_on_that_host_alone(lab: Lab):
     assert site["lab-voila"]["changed"] >= 1, "the missing nginx site was not put back"
     status, body, _ = http_get(url, timeout=120)
     assert status == 200, body[:2000]
+
+
+def test_an_absent_member_can_no_longer_connect(lab: Lab, vpn_client: VpnClient):
+    """Offboarding: alice set absent and `make lab` rerun (the vpn slice), her profile is deleted
+    and the copy she kept is refused by the server (the CRL)."""
+    profile = ROOT / "artifacts" / ENV / "vpn" / "alice.ovpn"
+    kept = profile.read_text()
+    leaving = OUT / "alice-leaves.yml"
+    leaving.write_text("research_team:\n  - {username: alice, state: absent}\n")
+    out = make("lab", "05-make-lab-alice-leaves.log", f"ARGS=--tags vpn -e @{leaving}").stdout
+    counters = recap(out)
+    assert counters["lab-vpn"]["failed"] == 0 and counters["lab-vpn"]["changed"] >= 1, counters
+    assert not profile.exists(), "the absent member's profile is still there"
+    vpn_client.profile(kept, "alice")
+    vpn_client.connect("alice")
+    try:
+        login = f"http://{lab.host('jupyter')['private_ip']}:8888/login"
+        assert vpn_client.get(login, seconds=15) is None, "the revoked profile still reaches Jupyter"
+        server_log = docker(
+            "exec", lab.host("vpn")["name"], "journalctl", "-u", "openvpn-server@server", "--no-pager", "-o", "cat",
+        ).stdout  # fmt: skip
+        assert re.search(r"certificate revoked.*CN=alice", server_log), server_log[-3000:]
+    finally:
+        vpn_client.disconnect()
 
 
 def test_make_lab_destroy_leaves_nothing_and_a_record(lab: Lab):
