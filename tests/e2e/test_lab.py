@@ -436,7 +436,7 @@ def test_an_absent_member_can_no_longer_connect(lab: Lab, vpn_client: VpnClient)
     profile = ROOT / "artifacts" / ENV / "vpn" / "alice.ovpn"
     kept = profile.read_text()
     leaving = OUT / "alice-leaves.yml"
-    leaving.write_text("research_team:\n  - {username: alice, state: absent}\n")
+    leaving.write_text("---\nresearch_team:\n  - {username: alice, state: absent}\n")
     out = make("lab", "05-make-lab-alice-leaves.log", f"ARGS=--tags vpn -e @{leaving}").stdout
     counters = recap(out)
     assert counters["lab-vpn"]["failed"] == 0 and counters["lab-vpn"]["changed"] >= 1, counters
