@@ -81,3 +81,34 @@ def test_static_key_refuses_anything_but_2048_bits(digits):
 )
 def test_team_members_as_vpn_clients(member, state):
     assert vpn.vpn_member(member) == {"username": "alice", "state": state}
+
+
+def test_access_server_settings():
+    users = [{"username": "alice", "password": "x"}, {"username": "bob", "state": "absent"}]
+    assert vpn.openvpn_as_errors("203.0.113.25", ROUTES, users) == []
+    errors = vpn.openvpn_as_errors("", ["10.0.3.1/24"], [{"username": "alice"}, {"username": "alice", "password": "y"}])
+    assert [e.split(":")[0] for e in errors] == [
+        "openvpn_as_routes",
+        "openvpn_as_users",
+        "openvpn_as_hostname",
+        "openvpn_as_users",
+    ], errors
+    assert "alice has no password" in errors[-1]
+
+
+def test_access_server_messages_never_show_a_password():
+    errors = vpn.openvpn_as_errors("vpn.example.org", [], [{"username": "Alice", "password": "hunter2-secret"}])
+    assert errors and "hunter2-secret" not in " ".join(errors)
+
+
+def test_access_server_users_as_the_module_takes_them():
+    assert vpn.openvpn_as_user({"username": "alice", "password": "p"}) == {
+        "name": "alice",
+        "state": "present",
+        "props": {"type": "user_connect"},
+        "password": "p",
+    }
+    assert vpn.openvpn_as_user({"username": "bob", "state": "absent", "password": "p"}) == {
+        "name": "bob",
+        "state": "absent",
+    }

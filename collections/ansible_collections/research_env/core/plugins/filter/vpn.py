@@ -64,6 +64,29 @@ def openvpn_errors(network: Any, routes: Any, clients: Any) -> list[str]:
     return errors
 
 
+def _without_passwords(users: Any) -> Any:
+    """The users as a message may show them."""
+    if not isinstance(users, list):
+        return users
+    return [{k: v for k, v in u.items() if k != "password"} if isinstance(u, dict) else u for u in users]
+
+
+def openvpn_as_errors(hostname: Any, routes: Any, users: Any) -> list[str]:
+    """What is wrong with the openvpn_as role's host name, routes and users (each present user needs a
+    password: the Access Server's user-locked profiles ask for it)."""
+    errors = [
+        e.replace("openvpn_routes", "openvpn_as_routes").replace("openvpn_clients", "openvpn_as_users")
+        for e in openvpn_errors("10.255.255.0/24", routes, _without_passwords(users))
+        if not e.startswith("openvpn_network")
+    ]
+    if not isinstance(hostname, str) or not hostname:
+        errors.append("openvpn_as_hostname: empty. Name the vpn host (its Elastic IP or DNS name).")
+    for user in users if isinstance(users, list) else []:
+        if isinstance(user, dict) and user.get("state", "present") == "present" and not user.get("password"):
+            errors.append(f"openvpn_as_users: {user.get('username')} has no password. Give each present member one.")
+    return errors
+
+
 def openvpn_net(cidr: str) -> str:
     """'10.8.0.0/24' -> '10.8.0.0 255.255.255.0', as `server` and `route` take it."""
     net = ipaddress.IPv4Network(cidr, strict=True)
@@ -87,13 +110,26 @@ def vpn_member(member: dict[str, Any]) -> dict[str, str]:
     return {"username": member["username"], "state": "present" if present else "absent"}
 
 
+def openvpn_as_user(member: dict[str, Any]) -> dict[str, Any]:
+    """An openvpn_as_users entry as research_env.core.openvpn_as_config takes a user: a VPN user
+    (type user_connect) with its password, or absent."""
+    user: dict[str, Any] = {"name": member["username"], "state": member.get("state", "present")}
+    if user["state"] == "present":
+        user["props"] = {"type": "user_connect"}
+        if member.get("password"):
+            user["password"] = member["password"]
+    return user
+
+
 class FilterModule:
     """research-env filters: VPN."""
 
     def filters(self) -> dict[str, Any]:
         return {
             "openvpn_errors": openvpn_errors,
+            "openvpn_as_errors": openvpn_as_errors,
             "openvpn_net": openvpn_net,
             "static_key": static_key,
             "vpn_member": vpn_member,
+            "openvpn_as_user": openvpn_as_user,
         }
