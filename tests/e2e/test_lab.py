@@ -116,7 +116,7 @@ def emulator_clients() -> dict:
         "aws_access_key_id": "testing",
         "aws_secret_access_key": "testing",
     }
-    return {name: boto3.client(name, **kw) for name in ("ec2", "s3", "iam", "kms", "efs")}
+    return {name: boto3.client(name, **kw) for name in ("ec2", "s3", "iam", "kms", "efs", "ssm")}
 
 
 def notebook(code: str) -> str:

@@ -58,8 +58,9 @@ def sg_rules(ec2: Any, group_id: str, tier_of: dict[str, str]) -> set[tuple]:
 def all_resources(aws: dict[str, Any], env_name: str) -> dict[str, list[str]]:
     """Every resource of the environment of any type research-env creates: the network types
     above, plus instances, key pairs, IAM roles and instance profiles (under the environment's
-    path), EFS file systems, tagged buckets, and KMS keys not yet pending deletion."""
-    ec2, iam, efs, s3, kms = aws["ec2"], aws["iam"], aws["efs"], aws["s3"], aws["kms"]
+    path), EFS file systems, tagged buckets, SSM parameters under the environment's path (its
+    generated secrets), and KMS keys not yet pending deletion."""
+    ec2, iam, efs, s3, kms, ssm = aws["ec2"], aws["iam"], aws["efs"], aws["s3"], aws["kms"], aws["ssm"]
     flt = env_filter(env_name)
     found = network_resources(ec2, env_name)
     path = f"/research-env/{env_name}/"
@@ -81,6 +82,13 @@ def all_resources(aws: dict[str, Any], env_name: str) -> dict[str, list[str]]:
             if {"Environment": env_name, "ManagedBy": "research-env"}.items() <= tags(f).items()
         ],
         "bucket": [b["Name"] for b in s3.list_buckets()["Buckets"] if _bucket_is_env(s3, b["Name"], env_name)],
+        "ssm_parameter": [
+            p["Name"]
+            for page in ssm.get_paginator("get_parameters_by_path").paginate(
+                Path=f"/research-env/{env_name}", Recursive=True
+            )
+            for p in page["Parameters"]
+        ],
         "kms_key": [
             k["KeyId"]
             for k in kms.list_keys()["Keys"]

@@ -51,7 +51,7 @@ def ec2(emulator_env: dict[str, str]):
 @pytest.fixture(scope="session")
 def aws(emulator_env: dict[str, str]) -> dict:
     """boto3 clients of the emulator, by service name."""
-    return {name: client(name, emulator_env) for name in ("ec2", "iam", "efs", "s3", "kms", "sts")}
+    return {name: client(name, emulator_env) for name in ("ec2", "iam", "efs", "s3", "kms", "sts", "ssm")}
 
 
 @pytest.fixture(scope="session")

@@ -145,6 +145,8 @@ def environment() -> dict:
         "key_pairs": [{"key_name": "e-key", "key_pair_id": "key-1", "tags": tagged()}],
         "instance_profiles": [{"instance_profile_name": "e-vpn"}],
         "iam_roles": [{"role_name": "e-vpn"}],
+        # The generated secrets, by name (discovery keeps no value).
+        "ssm_parameters": ["/research-env/e/vpn/openvpn", "/research-env/e/vpn/alice"],
         "file_systems": [
             {
                 "file_system_id": "fs-1",
@@ -176,6 +178,8 @@ def test_whole_environment_with_destroy_data_is_planned_in_dependency_order():
         ("key_pair", "key-1"),
         ("instance_profile", "e-vpn"),
         ("iam_role", "e-vpn"),
+        ("ssm_parameter", "/research-env/e/vpn/alice"),
+        ("ssm_parameter", "/research-env/e/vpn/openvpn"),
         ("efs", "fs-1"),
         ("vpc_endpoint", "vpce-1"),
         # efs and research refer to each other: the rules of one go first, then the groups, each
@@ -546,3 +550,17 @@ def test_the_jupyter_hosts_unsynced_work_is_mentioned():
     found = environment()
     found["instances"][1]["tags"]["Role"] = "jupyter"
     assert any("--tags sync before the teardown" in n for n in f.teardown_analysis(found, True)["notes"])
+
+
+def test_only_parameters_under_the_environments_path_are_deleted():
+    found = environment()
+    found["ssm_parameters"] = [
+        "/research-env/e/vpn/openvpn",
+        "/research-env/e2/vpn/openvpn",
+        "/research-env/ex/a",
+        "/e/x",
+    ]
+    plan = f.teardown_analysis(found, True)["plan"]
+    assert [(p["id"], p["name"]) for p in plan if p["type"] == "ssm_parameter"] == [
+        ("/research-env/e/vpn/openvpn", "vpn/openvpn")
+    ]

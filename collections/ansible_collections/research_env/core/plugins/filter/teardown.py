@@ -157,6 +157,12 @@ class Analysis(NetworkChecks, DataChecks):
         for res in found.get("iam_roles", []):
             if res["role_name"] not in elsewhere:
                 self.add("iam_role", res["role_name"], res)
+        # The generated secrets (SSM SecureString parameters) under the environment's path: that path
+        # is research-env's own, as the IAM path is.
+        prefix = f"/research-env/{self.env_tags['Environment']}/"
+        for name in sorted(found.get("ssm_parameters", [])):
+            if isinstance(name, str) and name.startswith(prefix):
+                self.plan.append({"type": "ssm_parameter", "id": name, "name": name[len(prefix) :]})
 
     def run(self) -> dict[str, Any]:
         self.network()

@@ -18,6 +18,7 @@ TEARDOWN_ORDER = (
     "key_pair",
     "instance_profile",
     "iam_role",
+    "ssm_parameter",
     "volume",
     "snapshot",
     "efs",
