@@ -482,6 +482,40 @@ class TestLifecycle:
         assert run.rc == 0, run.explain()
         assert_nat_window_closed(ec2)
 
+    def test_the_access_servers_passwords_are_kept_in_ssm(self, built, aws, emulator_env, ssh_key):
+        """vpn_provider openvpn_as (the default): the admin's and each VPN member's password are generated
+        once into SSM Parameter Store, SecureString under the environment's key, never shown; a member
+        who loses the VPN loses the parameter. (The vpn host's play, which uses them, needs a host: the
+        role is tested in molecule.)"""
+        ssm, kms = aws["ssm"], aws["kms"]
+        prefix = "/research-env/researchenv/vpn/"
+        team = [{"username": "alice"}, {"username": "bob", "vpn": False}]
+        run = run_playbook(
+            "site.yml", "--limit", "localhost", "--tags", "vpn",
+            extra_vars=env_vars(ssh_key, research_team=team), env=emulator_env,
+        )  # fmt: skip
+        assert run.rc == 0, run.explain()
+        params = {p["Name"]: p for p in ssm.describe_parameters()["Parameters"] if p["Name"].startswith(prefix)}
+        assert sorted(params) == [prefix + "alice", prefix + "openvpn"]
+        key_id = kms.describe_key(KeyId="alias/research-env/researchenv")["KeyMetadata"]["KeyId"]
+        for param in params.values():
+            # DescribeParameters names the key as it was given (here its alias): it must be the environment's.
+            assert param["Type"] == "SecureString", param
+            assert kms.describe_key(KeyId=param["KeyId"])["KeyMetadata"]["KeyId"] == key_id, param
+        values = {n: ssm.get_parameter(Name=n, WithDecryption=True)["Parameter"]["Value"] for n in params}
+        assert all(len(v) == 24 for v in values.values()) and len(set(values.values())) == 2
+        assert not any(v in run.output for v in values.values()), "a generated password is in the output"
+        # Again, with alice gone: hers is deleted, the admin's is the same one.
+        gone = [{"username": "alice", "state": "absent"}]
+        run = run_playbook(
+            "site.yml", "--limit", "localhost", "--tags", "vpn",
+            extra_vars=env_vars(ssh_key, research_team=gone), env=emulator_env,
+        )  # fmt: skip
+        assert run.rc == 0, run.explain()
+        left = [p["Name"] for p in ssm.describe_parameters()["Parameters"] if p["Name"].startswith(prefix)]
+        assert left == [prefix + "openvpn"]
+        assert ssm.get_parameter(Name=left[0], WithDecryption=True)["Parameter"]["Value"] == values[left[0]]
+
     def test_nat_mode_always_keeps_it_and_none_removes_it(self, built, ec2, emulator_env, ssh_key):
         run = run_playbook(
             "site.yml", "--tags", "nat", extra_vars=env_vars(ssh_key, nat_mode="always"), env=emulator_env

@@ -112,3 +112,12 @@ def test_access_server_users_as_the_module_takes_them():
         "name": "bob",
         "state": "absent",
     }
+
+
+def test_the_team_as_access_server_users():
+    team = [{"username": "alice"}, {"username": "bob", "vpn": False}, {"username": "carol", "state": "absent"}]
+    assert vpn.openvpn_as_team(team, {"alice": "pa"}) == [
+        {"username": "alice", "state": "present", "password": "pa"},
+        {"username": "bob", "state": "absent"},
+        {"username": "carol", "state": "absent"},
+    ]

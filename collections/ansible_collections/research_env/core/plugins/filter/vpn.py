@@ -121,6 +121,24 @@ def openvpn_as_user(member: dict[str, Any]) -> dict[str, Any]:
     return user
 
 
+def vpn_members_present(team: list[dict[str, Any]]) -> list[str]:
+    """The usernames of research_team that have the VPN now."""
+    return [m["username"] for m in map(vpn_member, team) if m["state"] == "present"]
+
+
+def openvpn_as_team(team: list[dict[str, Any]], passwords: dict[str, str]) -> list[dict[str, Any]]:
+    """research_team as the openvpn_as role's users: a member with the VPN gets the password kept for them
+    (playbooks/tasks/vpn_secrets.yml; "" when it is not known yet, which the role refuses), any other is
+    absent (revoked and deleted if they were a user)."""
+    users = []
+    for member in team:
+        entry = vpn_member(member)
+        if entry["state"] == "present":
+            entry["password"] = (passwords or {}).get(entry["username"], "")
+        users.append(entry)
+    return users
+
+
 class FilterModule:
     """research-env filters: VPN."""
 
@@ -132,4 +150,6 @@ class FilterModule:
             "static_key": static_key,
             "vpn_member": vpn_member,
             "openvpn_as_user": openvpn_as_user,
+            "openvpn_as_team": openvpn_as_team,
+            "vpn_members_present": vpn_members_present,
         }
