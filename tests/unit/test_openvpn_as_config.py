@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import secrets
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,10 @@ from modules import ansible_doc, load_module, run_module
 m = load_module("openvpn_as_config")
 run_main = functools.partial(run_module, m, region=None)
 STANDIN = Path(__file__).resolve().parents[1] / "standins" / "openvpn_as_sacli.py"
-SECRET = "correct-horse-battery-staple-1234"  # noqa: S105 (a test value)
-KEY = "-----BEGIN PRIVATE KEY-----\nMIIsecretkeymaterial\n-----END PRIVATE KEY-----"
+# Made up per run: what must never appear in the module's output.
+SECRET = secrets.token_urlsafe(24)
+KEY_MATERIAL = secrets.token_hex(32)
+KEY = f"-----BEGIN PRIVATE KEY-----\n{KEY_MATERIAL}\n-----END PRIVATE KEY-----"
 
 
 @pytest.fixture
@@ -143,7 +146,7 @@ def test_no_secret_in_the_result(sacli, capsys):
     cert = {"cert": "c", "priv_key": KEY, "ca_bundle": "b"}
     _, out = run(capsys, users=[{"name": "alice", "password": SECRET}], certificate=cert)
     text = json.dumps(out)
-    assert SECRET not in text and "MIIsecretkeymaterial" not in text
+    assert SECRET not in text and KEY_MATERIAL not in text
 
 
 def test_check_mode_reports_and_writes_nothing(sacli, capsys, tmp_path):
