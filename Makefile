@@ -25,8 +25,9 @@ setup: ## Create/refresh .venv with the pinned requirements (idempotent)
 docker: ## Make sure a Docker engine answers (installs Debian's docker.io as root if needed)
 	@scripts/docker-engine.sh
 
-image: docker ## Build the local systemd host image for molecule and lab (once)
+image: docker ## Build the local images for molecule and lab (once): the systemd host, FileGator's stand-in
 	@scripts/test-image.sh
+	@scripts/filegator-image.sh --save >/dev/null
 
 lint: setup syntax ## yamllint, ansible-lint (production profile), ruff, syntax checks
 	yamllint --strict .
