@@ -45,6 +45,11 @@ def test_the_servers_own_administrators_are_not_members(username):
     assert error.startswith(f"research_team[0].username: {username} is ") and "administrator" in error
 
 
+def test_filegators_guest_account_is_not_a_member():
+    (error,) = team({"username": "guest"})
+    assert error.startswith("research_team[0].username: guest is FileGator's guest account")
+
+
 def test_a_person_listed_twice_is_refused_once_naming_both_entries():
     errors = team({"username": "alice"}, {"username": "bob"}, {"username": "alice", "state": "absent"})
     assert errors == [

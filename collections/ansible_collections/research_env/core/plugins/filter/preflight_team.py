@@ -25,6 +25,7 @@ MEMBER_STATES = ("present", "absent")
 RESERVED_USERNAMES = {
     "openvpn": "the OpenVPN Access Server's administrator account",
     "admin": "FileGator's administrator account",
+    "guest": "FileGator's guest account (kept, disabled)",
 }
 HOSTNAME_LABEL_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
