@@ -19,6 +19,12 @@ else
   done
 fi
 
+# filegator_docker loads the lab's FileGator image from its tarball (Docker Hub is unreachable here).
+if [[ " ${scenarios[*]} " == *" filegator_docker "* ]] && [ -z "${RESEARCH_ENV_FILEGATOR_ARCHIVE:-}" ]; then
+  RESEARCH_ENV_FILEGATOR_ARCHIVE=$(scripts/filegator-image.sh --save | tail -n 1)
+  export RESEARCH_ENV_FILEGATOR_ARCHIVE
+fi
+
 for scenario in "${scenarios[@]}"; do
   started=$(date +%s)
   echo "molecule: $scenario (run $RESEARCH_ENV_RUN_ID)"
