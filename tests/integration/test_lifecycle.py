@@ -516,6 +516,64 @@ class TestLifecycle:
         assert left == [prefix + "openvpn"]
         assert ssm.get_parameter(Name=left[0], WithDecryption=True)["Parameter"]["Value"] == values[left[0]]
 
+    def test_filegators_secrets_are_kept_in_ssm_and_named_in_the_summary(self, built, aws, emulator_env, ssh_key):
+        """FileGator's admin password, its CSRF key and a password per member with filegator are generated
+        once into SSM Parameter Store, SecureString under the environment's key, never shown; the summary
+        names the private URL and the parameters; a member who leaves loses the parameter. (The filegator
+        host's play, which uses them, needs a host: the role is tested in molecule, the whole in e2e.)"""
+        ssm, kms = aws["ssm"], aws["kms"]
+        prefix = "/research-env/researchenv/filegator/"
+        team = [{"username": "alice", "filegator": True}, {"username": "bob"}]
+        run = run_playbook(
+            "site.yml", "--limit", "localhost", "--tags", "filegator,summary",
+            extra_vars=env_vars(ssh_key, research_team=team), env=emulator_env,
+        )  # fmt: skip
+        assert run.rc == 0, run.explain()
+        params = {p["Name"]: p for p in ssm.describe_parameters()["Parameters"] if p["Name"].startswith(prefix)}
+        assert sorted(params) == [prefix + "_csrf_key", prefix + "admin", prefix + "alice"]
+        key_id = kms.describe_key(KeyId="alias/research-env/researchenv")["KeyMetadata"]["KeyId"]
+        for param in params.values():
+            assert param["Type"] == "SecureString", param
+            assert kms.describe_key(KeyId=param["KeyId"])["KeyMetadata"]["KeyId"] == key_id, param
+        values = {n: ssm.get_parameter(Name=n, WithDecryption=True)["Parameter"]["Value"] for n in params}
+        assert all(len(v) == 32 for v in values.values()) and len(set(values.values())) == 3
+        assert not any(v in run.output for v in values.values()), "a generated secret is in the output"
+        filegator_ip = instances_by_role(aws["ec2"])["filegator"]["PrivateIpAddress"]
+        # The printed summary wraps long lines: compare with the whitespace folded.
+        assert (
+            f"FileGator (private, over the VPN): http://{filegator_ip}:8080/ as admin, password in SSM {prefix}admin; "
+            f"members (alice) in {prefix}<username>"
+        ) in " ".join(run.output.split())
+        # Again, with alice gone: hers is deleted, the admin's and the key stay as they were.
+        gone = [{"username": "alice", "filegator": True, "state": "absent"}]
+        run = run_playbook(
+            "site.yml", "--limit", "localhost", "--tags", "filegator",
+            extra_vars=env_vars(ssh_key, research_team=gone), env=emulator_env,
+        )  # fmt: skip
+        assert run.rc == 0, run.explain()
+        left = sorted(p["Name"] for p in ssm.describe_parameters()["Parameters"] if p["Name"].startswith(prefix))
+        assert left == [prefix + "_csrf_key", prefix + "admin"]
+        assert all(ssm.get_parameter(Name=n, WithDecryption=True)["Parameter"]["Value"] == values[n] for n in left)
+
+    def test_filegator_backup_may_write_files_and_nothing_else(self, built, aws, emulator_env, ssh_key):
+        """filegator_backup: true gives the filegator host's role one inline policy: list and write the
+        bucket's files/ prefix (never delete), the key through S3 only; false takes it away again."""
+        iam = aws["iam"]
+        run = run_playbook(
+            "site.yml", "--tags", "iam", extra_vars=env_vars(ssh_key, filegator_backup=True), env=emulator_env
+        )
+        assert run.rc == 0, run.explain()
+        policy = iam.get_role_policy(RoleName="researchenv-filegator", PolicyName="notebooks-bucket")["PolicyDocument"]
+        statements = {st["Sid"]: st for st in policy["Statement"]}
+        assert set(statements) == {"ListTheBackup", "WriteTheBackup", "UseTheKeyThroughS3"}
+        assert statements["ListTheBackup"]["Condition"] == {"StringLike": {"s3:prefix": ["files/*"]}}
+        bucket = "arn:aws:s3:::" + BUCKET.format(env="researchenv")
+        assert statements["WriteTheBackup"]["Resource"] == bucket + "/files/*"
+        assert "s3:DeleteObject" not in json.dumps(policy)
+        run = run_playbook("site.yml", "--tags", "iam", extra_vars=env_vars(ssh_key), env=emulator_env)
+        assert run.rc == 0, run.explain()
+        assert iam.list_role_policies(RoleName="researchenv-filegator")["PolicyNames"] == []
+
     def test_nat_mode_always_keeps_it_and_none_removes_it(self, built, ec2, emulator_env, ssh_key):
         run = run_playbook(
             "site.yml", "--tags", "nat", extra_vars=env_vars(ssh_key, nat_mode="always"), env=emulator_env

@@ -583,17 +583,26 @@ def test_integers_that_are_not_plain_decimal_are_refused(pubkey, setting, text, 
     one_error(config(pubkey, **{setting: bad}), variable)
 
 
+def test_a_filegator_backup_needs_a_filegator_host(pubkey):
+    cfg = config(pubkey, filegator_backup=True)
+    assert f.config_errors(cfg) == []
+    del cfg["instances"]["filegator"]
+    one_error(cfg, "filegator_backup: true, but instances has no filegator host")
+    cfg["filegator_backup"] = False
+    assert f.config_errors(cfg) == []
+
+
 def test_a_string_port_still_may_not_equal_the_other(pubkey):
     one_error(config(pubkey, jupyter_port="8080", filegator_port=8080), "filegator_port: equals jupyter_port")
 
 
-@pytest.mark.parametrize("setting", ["allow_world_ssh", "destroy_data", "efs_enabled"])
+@pytest.mark.parametrize("setting", ["allow_world_ssh", "destroy_data", "efs_enabled", "filegator_backup"])
 @pytest.mark.parametrize("word", ["true", "false", "yes", "no", "on", "off", "1", "0", "True", "FALSE"])
 def test_booleans_given_as_the_words_of_ansibles_bool_filter(pubkey, setting, word):
     assert f.config_errors(config(pubkey, **{setting: word})) == []
 
 
-@pytest.mark.parametrize("setting", ["allow_world_ssh", "destroy_data", "efs_enabled"])
+@pytest.mark.parametrize("setting", ["allow_world_ssh", "destroy_data", "efs_enabled", "filegator_backup"])
 @pytest.mark.parametrize("word", [" true", "true\n", "y", "t", "enabled", "", 1, 0, 1.0, None])
 def test_booleans_the_bool_filter_would_misread_are_refused(pubkey, setting, word):
     # `| bool` reads " true" as false (with a deprecation warning): preflight must not read it as true.
@@ -689,6 +698,7 @@ PREFLIGHT_KEYS = [
     "instances",
     "destroy_data",
     "efs_enabled",
+    "filegator_backup",
     "kms_deletion_window_days",
     "ami_owner",
     "ami_name_filter",

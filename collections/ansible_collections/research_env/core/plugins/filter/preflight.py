@@ -39,7 +39,7 @@ NAT_MODES = ("during_deploy", "always", "none")
 VPN_PROVIDERS = ("openvpn_as", "openvpn", "client_vpn", "none")
 # Settings read with `| bool` by the playbooks. Nested booleans (subnets.*.public, instances.*.eip)
 # are read as they are, where the string "false" would count as true: those stay real booleans.
-BOOL_SETTINGS = ("allow_world_ssh", "destroy_data", "efs_enabled")
+BOOL_SETTINGS = ("allow_world_ssh", "destroy_data", "efs_enabled", "filegator_backup")
 
 
 def check_env_name(value: Any) -> list[str]:

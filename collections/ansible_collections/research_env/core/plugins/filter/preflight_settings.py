@@ -38,6 +38,13 @@ def check_storage_and_images(config: dict[str, Any]) -> list[str]:
     errors: list[str] = []
     if "efs_enabled" in config and not is_bool(config["efs_enabled"]):
         errors.append(f"efs_enabled: {config['efs_enabled']!r} is not true or false. Set it to a boolean.")
+    if "filegator_backup" in config:
+        if not is_bool(config["filegator_backup"]):
+            errors.append(
+                f"filegator_backup: {config['filegator_backup']!r} is not true or false. Set it to a boolean."
+            )
+        elif config["filegator_backup"] and "filegator" not in (config.get("instances") or {}):
+            errors.append("filegator_backup: true, but instances has no filegator host. Add one, or set it to false.")
     raw_window = config.get("kms_deletion_window_days", 30)
     window = as_int(raw_window)
     if window is None or not 7 <= window <= 30:

@@ -128,7 +128,7 @@ def vpn_members_present(team: list[dict[str, Any]]) -> list[str]:
 
 def openvpn_as_team(team: list[dict[str, Any]], passwords: dict[str, str]) -> list[dict[str, Any]]:
     """research_team as the openvpn_as role's users: a member with the VPN gets the password kept for them
-    (playbooks/tasks/vpn_secrets.yml; "" when it is not known yet, which the role refuses), any other is
+    (playbooks/tasks/ssm_secrets.yml; "" when it is not known yet, which the role refuses), any other is
     absent (revoked and deleted if they were a user)."""
     users = []
     for member in team:
