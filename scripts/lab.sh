@@ -38,6 +38,10 @@ case "$action" in
   up)
     scripts/docker-engine.sh >/dev/null
     scripts/test-image.sh
+    # FileGator's image: Docker Hub is unreachable here, so a stand-in built from its sources
+    # (scripts/filegator-image.sh), saved to a tarball the filegator_docker role loads.
+    RESEARCH_ENV_FILEGATOR_ARCHIVE=$(scripts/filegator-image.sh --save | tail -n 1)
+    export RESEARCH_ENV_FILEGATOR_ARCHIVE
     python scripts/emulator.py start --host "$(bridge_address)" >/dev/null
     eval "$(python scripts/emulator.py env)"
     echo "lab: AWS emulator (moto server) at $AWS_ENDPOINT_URL; its state and the lab key are in $state"

@@ -154,7 +154,7 @@ def lab() -> Iterator[Lab]:
 
 def test_make_lab_builds_everything_and_prints_the_summary(lab: Lab):
     counters = recap(lab.first_run)
-    assert {"localhost", "lab-vpn", "lab-jupyter", "lab-voila"} <= set(counters), counters
+    assert {"localhost", "lab-vpn", "lab-jupyter", "lab-voila", "lab-filegator"} <= set(counters), counters
     assert all(c["failed"] == 0 and c["unreachable"] == 0 for c in counters.values()), counters
     for key in ("voila_url", "jupyter_url", "notebooks_bucket", "aws_endpoint_url"):
         assert lab.summary.get(key), f"summary.json has no {key}: {lab.summary}"
@@ -341,6 +341,47 @@ def test_a_vpn_profile_reaches_jupyter_only_through_the_tunnel(lab: Lab, vpn_cli
     finally:
         vpn_client.disconnect()
     assert vpn_client.get(login, seconds=0) is None, "Jupyter still answers after the tunnel closed"
+
+
+def test_filegator_answers_through_the_tunnel_only(lab: Lab, vpn_client: VpnClient):
+    """FileGator on the filegator host: at its private address through alice's tunnel, where she logs in
+    with the password site.yml generated into SSM; not from her network without the tunnel, not from the
+    public Voila host, not published on this machine."""
+    filegator = lab.host("filegator")
+    url = f"http://{filegator['private_ip']}:8080/"
+    secrets_path = "/research-env/lab/filegator/"
+    assert lab.summary["filegator"]["url"] == url, lab.summary["filegator"]
+    assert lab.summary["filegator"]["admin_password_parameter"] == secrets_path + "admin"
+    assert lab.summary["filegator"]["member_password_parameters"] == {"alice": secrets_path + "alice"}
+    printed = " ".join(lab.first_run.split())  # the summary's long lines are wrapped
+    assert f"FileGator (private, over the VPN): {url} as admin, password in SSM {secrets_path}admin" in printed
+    ports = json.loads(docker("inspect", "--format", "{{json .NetworkSettings.Ports}}", filegator["name"]).stdout)
+    assert not any(ports.values()), f"the filegator container publishes {ports}"
+    assert vpn_client.get(url, seconds=0) is None, "FileGator answers the member's network without the VPN"
+    from_voila = docker("exec", lab.host("voila")["name"], "curl", "-sS", "-m", "3", url, check=False)
+    assert from_voila.returncode != 0, "the public Voila host reaches FileGator"
+    password = emulator_clients()["ssm"].get_parameter(Name=secrets_path + "alice", WithDecryption=True)
+    password = password["Parameter"]["Value"]
+    assert password not in lab.first_run
+    vpn_client.connect("alice")
+    try:
+        page = vpn_client.get(url, seconds=30)
+        assert page is not None, f"no FileGator page through the tunnel; client log:\n{vpn_client.log()}"
+        assert "<title>FileGator</title>" in page, page[:1000]
+        # FileGator's own login, as its page does it: a session and a CSRF token, then the POST.
+        login = (
+            f"curl -sS -m 10 -c /tmp/fg.jar -D /tmp/fg.head -o /dev/null '{url}?r=/getuser'"
+            " && token=$(sed -n 's/^[Xx]-[Cc][Ss][Rr][Ff]-[Tt]oken: *//p' /tmp/fg.head | tr -d '\\r')"
+            f" && curl -sS -m 10 -b /tmp/fg.jar -H \"X-CSRF-Token: $token\" -H 'Content-Type: application/json'"
+            f" --data-binary @- '{url}?r=/login'"
+        )
+        answer = docker(
+            "exec", "-i", vpn_client.name, "sh", "-c", login,
+            input=json.dumps({"username": "alice", "password": password}),
+        ).stdout  # fmt: skip
+        assert json.loads(answer)["data"]["username"] == "alice", answer[:1000]
+    finally:
+        vpn_client.disconnect()
 
 
 def test_publishing_flow_reaches_voila_and_nothing_else_does(lab: Lab):
