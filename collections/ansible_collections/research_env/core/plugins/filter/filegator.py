@@ -11,7 +11,12 @@ import re
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.research_env.core.plugins.module_utils.values import as_bool
+from ansible_collections.research_env.core.plugins.plugin_utils.team import (
+    USERNAME_RE,
+    member_of,
+    present_usernames,
+    with_passwords,
+)
 
 try:
     import bcrypt
@@ -20,8 +25,6 @@ try:
 except ImportError:  # pragma: no cover - the requirements pin it; the error below says so
     HAS_BCRYPT = False
 
-# research_team's usernames (preflight_team), which FileGator's accounts reuse.
-USERNAME_RE = re.compile(r"[a-z][a-z0-9._-]{1,31}")
 # Accounts FileGator itself needs: its administrator and the guest it falls back to before a login.
 ADMIN = "admin"
 GUEST = "guest"
@@ -34,25 +37,18 @@ BCRYPT_COST = 10
 def filegator_member(member: dict[str, Any]) -> dict[str, str]:
     """A research_team entry as a FileGator account: present only while the member is present and has
     filegator (default false); otherwise absent, so an account once made is removed."""
-    present = member.get("state", "present") == "present" and as_bool(member.get("filegator", False)) is True
-    return {"username": member["username"], "state": "present" if present else "absent"}
+    return member_of(member, "filegator")
 
 
 def filegator_members_present(team: list[dict[str, Any]]) -> list[str]:
     """The usernames of research_team that have a FileGator account now."""
-    return [m["username"] for m in map(filegator_member, team or []) if m["state"] == "present"]
+    return present_usernames(team, "filegator")
 
 
 def filegator_team(team: list[dict[str, Any]], passwords: dict[str, str]) -> list[dict[str, str]]:
     """research_team as the role's filegator_docker_users: a member with filegator gets the password kept
     for them in SSM ("" when not known yet, which the role refuses), any other is absent."""
-    users = []
-    for member in team or []:
-        entry = filegator_member(member)
-        if entry["state"] == "present":
-            entry["password"] = (passwords or {}).get(entry["username"], "")
-        users.append(entry)
-    return users
+    return with_passwords(team, "filegator", passwords)
 
 
 def filegator_errors(users: Any, admin_password: Any, csrf_key: Any, permissions: Any, bind_address: Any) -> list[str]:

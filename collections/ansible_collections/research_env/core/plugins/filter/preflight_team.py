@@ -16,9 +16,8 @@ import re
 from typing import Any
 
 from ansible_collections.research_env.core.plugins.module_utils.values import is_bool
+from ansible_collections.research_env.core.plugins.plugin_utils.team import USERNAME_RE
 
-# Applied with fullmatch only (see preflight.py). DESIGN.md: [a-z][a-z0-9._-]{1,31}.
-USERNAME_RE = re.compile(r"[a-z][a-z0-9._-]{1,31}")
 MEMBER_KEYS = ("username", "vpn", "filegator", "state")
 MEMBER_STATES = ("present", "absent")
 # Accounts the servers have of their own: a member of that name would be that account.

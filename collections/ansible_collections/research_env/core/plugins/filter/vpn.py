@@ -9,11 +9,12 @@ import ipaddress
 import re
 from typing import Any
 
-from ansible_collections.research_env.core.plugins.module_utils.values import as_bool
-
-# The same rule as research_team's usernames (preflight_team): also the certificate's common name
-# and the profile's file name.
-USERNAME_RE = re.compile(r"[a-z][a-z0-9._-]{1,31}")
+from ansible_collections.research_env.core.plugins.plugin_utils.team import (
+    USERNAME_RE,
+    member_of,
+    present_usernames,
+    with_passwords,
+)
 
 
 def _network(value: Any) -> ipaddress.IPv4Network | None:
@@ -106,8 +107,7 @@ def static_key(hex_digits: str) -> str:
 def vpn_member(member: dict[str, Any]) -> dict[str, str]:
     """A research_team entry as the openvpn role's client: present only while the member is present
     and has vpn (default true); otherwise absent, so a profile once issued is revoked."""
-    present = member.get("state", "present") == "present" and as_bool(member.get("vpn", True)) is True
-    return {"username": member["username"], "state": "present" if present else "absent"}
+    return member_of(member, "vpn")
 
 
 def openvpn_as_user(member: dict[str, Any]) -> dict[str, Any]:
@@ -123,20 +123,14 @@ def openvpn_as_user(member: dict[str, Any]) -> dict[str, Any]:
 
 def vpn_members_present(team: list[dict[str, Any]]) -> list[str]:
     """The usernames of research_team that have the VPN now."""
-    return [m["username"] for m in map(vpn_member, team) if m["state"] == "present"]
+    return present_usernames(team, "vpn")
 
 
 def openvpn_as_team(team: list[dict[str, Any]], passwords: dict[str, str]) -> list[dict[str, Any]]:
     """research_team as the openvpn_as role's users: a member with the VPN gets the password kept for them
     (playbooks/tasks/ssm_secrets.yml; "" when it is not known yet, which the role refuses), any other is
     absent (revoked and deleted if they were a user)."""
-    users = []
-    for member in team:
-        entry = vpn_member(member)
-        if entry["state"] == "present":
-            entry["password"] = (passwords or {}).get(entry["username"], "")
-        users.append(entry)
-    return users
+    return with_passwords(team, "vpn", passwords)
 
 
 class FilterModule:
