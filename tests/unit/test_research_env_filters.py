@@ -225,3 +225,11 @@ def test_async_results_takes_the_item_of_any_loop_var():
         ("dmz", "sg-1"),
         ("research", "sg-2"),
     ]
+
+
+def test_keyed_paths_name_what_is_kept_per_member():
+    from ansible_collections.research_env.core.plugins.filter.infra import keyed_paths
+
+    assert keyed_paths(["alice", "bob"], "/a/vpn/", ".ovpn") == {"alice": "/a/vpn/alice.ovpn", "bob": "/a/vpn/bob.ovpn"}
+    assert keyed_paths(["alice"], "/research-env/lab/filegator/") == {"alice": "/research-env/lab/filegator/alice"}
+    assert keyed_paths([], "/x/") == {} and keyed_paths(None, "/x/") == {}

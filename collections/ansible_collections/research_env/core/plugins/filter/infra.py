@@ -1,6 +1,6 @@
 # Copyright: research-env contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters for research-env's infra plays: rules that exist under a condition, addresses."""
+"""Filters for research-env's plays: rules that exist under a condition, addresses, per-name paths."""
 
 from __future__ import annotations
 
@@ -47,6 +47,12 @@ def nth_host(cidr: str, n: int) -> str:
     return str(ipaddress.ip_network(cidr, strict=False)[n])
 
 
+def keyed_paths(names: list[str] | None, prefix: str, suffix: str = "") -> dict[str, str]:
+    """name -> prefix + name + suffix, for what is kept per member: their VPN profile
+    (<dir>/<username>.ovpn), their password's SSM parameter (<secrets>/<service>/<username>)."""
+    return {name: f"{prefix}{name}{suffix}" for name in names or []}
+
+
 class FilterModule:
     """research-env filters: infra."""
 
@@ -56,4 +62,5 @@ class FilterModule:
             "default_zone": default_zone,
             "async_results": async_results,
             "nth_host": nth_host,
+            "keyed_paths": keyed_paths,
         }
