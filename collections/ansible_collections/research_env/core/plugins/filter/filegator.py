@@ -12,7 +12,7 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.research_env.core.plugins.plugin_utils.team import (
-    USERNAME_RE,
+    member_list_errors,
     member_of,
     present_usernames,
     with_passwords,
@@ -81,26 +81,16 @@ def filegator_errors(users: Any, admin_password: Any, csrf_key: Any, permissions
             f"filegator_docker_member_permissions: {'|'.join(unknown)} unknown. Join some of "
             f"{'|'.join(PERMISSIONS)} with '|'."
         )
-    if not isinstance(users, list):
-        return [*errors, "filegator_docker_users: not a list. List the members as {username, password, state}."]
-    seen: set[str] = set()
-    for user in users:
+    errors += member_list_errors(users, "filegator_docker_users")
+    for user in users if isinstance(users, list) else []:
         name = user.get("username") if isinstance(user, dict) else None
-        if not isinstance(name, str) or not USERNAME_RE.fullmatch(name):
-            errors.append(
-                "filegator_docker_users: an entry needs a username of 2-32 characters: a lowercase letter, then "
-                "lowercase letters, digits, '.', '_' or '-'."
-            )
-            continue
         if name in (ADMIN, GUEST):
             errors.append(f"filegator_docker_users: {name} is FileGator's own {name} account. Pick another username.")
-        if name in seen:
-            errors.append(f"filegator_docker_users: {name} is listed twice. Keep one entry per member.")
-        seen.add(name)
-        state = user.get("state", "present")
-        if state not in ("present", "absent"):
-            errors.append(f"filegator_docker_users: {name}: state {state!r} is not present or absent.")
-        elif state == "present" and (not isinstance(user.get("password"), str) or len(user["password"]) < 12):
+        elif (
+            isinstance(name, str)
+            and user.get("state", "present") == "present"
+            and (not isinstance(user.get("password"), str) or len(user["password"]) < 12)
+        ):
             errors.append(
                 f"filegator_docker_users: {name}: password missing or shorter than 12 characters. site.yml "
                 "generates one per member into SSM."

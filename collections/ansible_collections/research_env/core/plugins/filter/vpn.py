@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from ansible_collections.research_env.core.plugins.plugin_utils.team import (
-    USERNAME_RE,
+    member_list_errors,
     member_of,
     present_usernames,
     with_passwords,
@@ -24,6 +24,20 @@ def _network(value: Any) -> ipaddress.IPv4Network | None:
         return None
 
 
+def _route_errors(routes: Any, variable: str) -> tuple[list[str], list[ipaddress.IPv4Network]]:
+    """The routes' errors under the variable's name, and the routes that are networks."""
+    if not isinstance(routes, list):
+        return [f"{variable}: {routes!r} is not a list. List the networks to route, e.g. [10.0.3.0/24]."], []
+    errors, nets = [], []
+    for route in routes:
+        net = _network(route)
+        if net is None:
+            errors.append(f"{variable}: {route!r} is not an IPv4 network (host bits clear). Use e.g. 10.0.3.0/24.")
+        else:
+            nets.append(net)
+    return errors, nets
+
+
 def openvpn_errors(network: Any, routes: Any, clients: Any) -> list[str]:
     """What is wrong with the openvpn role's network, routes and members, each message naming the
     variable and the fix; empty when all is well."""
@@ -34,52 +48,21 @@ def openvpn_errors(network: Any, routes: Any, clients: Any) -> list[str]:
             f"openvpn_network: {network!r} is not an IPv4 network of /29 or larger (host bits clear). "
             "Use e.g. 10.8.0.0/24."
         )
-    if not isinstance(routes, list):
-        errors.append(f"openvpn_routes: {routes!r} is not a list. List the networks to route, e.g. [10.0.3.0/24].")
-        routes = []
-    for route in routes:
-        net = _network(route)
-        if net is None:
-            errors.append(f"openvpn_routes: {route!r} is not an IPv4 network (host bits clear). Use e.g. 10.0.3.0/24.")
-        elif tunnel is not None and net.overlaps(tunnel):
+    route_errors, nets = _route_errors(routes, "openvpn_routes")
+    errors += route_errors
+    for net in nets:
+        if tunnel is not None and net.overlaps(tunnel):
             errors.append(
-                f"openvpn_network: {network} overlaps the routed network {route}; clients could not tell them "
+                f"openvpn_network: {network} overlaps the routed network {net}; clients could not tell them "
                 "apart. Pick a range outside every routed network (e.g. 10.8.0.0/24)."
             )
-    if not isinstance(clients, list):
-        return [*errors, f"openvpn_clients: {clients!r} is not a list. List the members as {{username, state}}."]
-    seen: set[str] = set()
-    for client in clients:
-        name = client.get("username") if isinstance(client, dict) else None
-        if not isinstance(name, str) or not USERNAME_RE.fullmatch(name):
-            errors.append(
-                f"openvpn_clients: {client!r} needs a username of 2-32 characters: a lowercase letter, then "
-                "lowercase letters, digits, '.', '_' or '-'."
-            )
-            continue
-        if client.get("state", "present") not in ("present", "absent"):
-            errors.append(f"openvpn_clients: {name}: state {client.get('state')!r} is not present or absent.")
-        if name in seen:
-            errors.append(f"openvpn_clients: {name} is listed more than once. List each member once.")
-        seen.add(name)
-    return errors
-
-
-def _without_passwords(users: Any) -> Any:
-    """The users as a message may show them."""
-    if not isinstance(users, list):
-        return users
-    return [{k: v for k, v in u.items() if k != "password"} if isinstance(u, dict) else u for u in users]
+    return errors + member_list_errors(clients, "openvpn_clients")
 
 
 def openvpn_as_errors(hostname: Any, routes: Any, users: Any) -> list[str]:
     """What is wrong with the openvpn_as role's host name, routes and users (each present user needs a
     password: the Access Server's user-locked profiles ask for it)."""
-    errors = [
-        e.replace("openvpn_routes", "openvpn_as_routes").replace("openvpn_clients", "openvpn_as_users")
-        for e in openvpn_errors("10.255.255.0/24", routes, _without_passwords(users))
-        if not e.startswith("openvpn_network")
-    ]
+    errors = _route_errors(routes, "openvpn_as_routes")[0] + member_list_errors(users, "openvpn_as_users")
     if not isinstance(hostname, str) or not hostname:
         errors.append("openvpn_as_hostname: empty. Name the vpn host (its Elastic IP or DNS name).")
     for user in users if isinstance(users, list) else []:

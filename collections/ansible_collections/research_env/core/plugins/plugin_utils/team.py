@@ -44,3 +44,32 @@ def with_passwords(
             entry["password"] = (passwords or {}).get(entry["username"], "")
         entries.append(entry)
     return entries
+
+
+def _shown(entry: Any) -> Any:
+    """An entry as a message may show it: never its password."""
+    return {k: v for k, v in entry.items() if k != "password"} if isinstance(entry, dict) else entry
+
+
+def member_list_errors(entries: Any, variable: str) -> list[str]:
+    """What is wrong with a role's list of members ({username, state, ...}), each message naming the
+    variable and the fix: not a list, a username that breaks the rule, a state that is neither present
+    nor absent, a member listed twice. Passwords are never quoted back."""
+    if not isinstance(entries, list):
+        return [f"{variable}: {_shown(entries)!r} is not a list. List the members as {{username, state}}."]
+    errors: list[str] = []
+    seen: set[str] = set()
+    for entry in entries:
+        name = entry.get("username") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not USERNAME_RE.fullmatch(name):
+            errors.append(
+                f"{variable}: {_shown(entry)!r} needs a username of 2-32 characters: a lowercase letter, then "
+                "lowercase letters, digits, '.', '_' or '-'."
+            )
+            continue
+        if entry.get("state", "present") not in ("present", "absent"):
+            errors.append(f"{variable}: {name}: state {entry.get('state')!r} is not present or absent.")
+        if name in seen:
+            errors.append(f"{variable}: {name} is listed more than once. List each member once.")
+        seen.add(name)
+    return errors
