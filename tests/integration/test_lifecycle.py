@@ -51,6 +51,19 @@ def key_arn(built, aws):
     return aws["kms"].describe_key(KeyId="alias/research-env/researchenv")["KeyMetadata"]["Arn"]
 
 
+def kept_secrets(aws, prefix: str) -> dict[str, str]:
+    """The generated secrets under an SSM path, name -> value, after checking each is a SecureString
+    under the environment's key."""
+    ssm, kms = aws["ssm"], aws["kms"]
+    params = [p for p in ssm.describe_parameters()["Parameters"] if p["Name"].startswith(prefix)]
+    key_id = kms.describe_key(KeyId="alias/research-env/researchenv")["KeyMetadata"]["KeyId"]
+    for param in params:
+        # DescribeParameters names the key as it was given (here its alias): it must be the environment's.
+        assert param["Type"] == "SecureString", param
+        assert kms.describe_key(KeyId=param["KeyId"])["KeyMetadata"]["KeyId"] == key_id, param
+    return {p["Name"]: ssm.get_parameter(Name=p["Name"], WithDecryption=True)["Parameter"]["Value"] for p in params}
+
+
 def instances_by_role(ec2) -> dict[str, dict]:
     flt = [
         {"Name": "tag:Environment", "Values": ["researchenv"]},
@@ -487,7 +500,7 @@ class TestLifecycle:
         once into SSM Parameter Store, SecureString under the environment's key, never shown; a member
         who loses the VPN loses the parameter. (The vpn host's play, which uses them, needs a host: the
         role is tested in molecule.)"""
-        ssm, kms = aws["ssm"], aws["kms"]
+        ssm = aws["ssm"]
         prefix = "/research-env/researchenv/vpn/"
         team = [{"username": "alice"}, {"username": "bob", "vpn": False}]
         run = run_playbook(
@@ -495,14 +508,8 @@ class TestLifecycle:
             extra_vars=env_vars(ssh_key, research_team=team), env=emulator_env,
         )  # fmt: skip
         assert run.rc == 0, run.explain()
-        params = {p["Name"]: p for p in ssm.describe_parameters()["Parameters"] if p["Name"].startswith(prefix)}
-        assert sorted(params) == [prefix + "alice", prefix + "openvpn"]
-        key_id = kms.describe_key(KeyId="alias/research-env/researchenv")["KeyMetadata"]["KeyId"]
-        for param in params.values():
-            # DescribeParameters names the key as it was given (here its alias): it must be the environment's.
-            assert param["Type"] == "SecureString", param
-            assert kms.describe_key(KeyId=param["KeyId"])["KeyMetadata"]["KeyId"] == key_id, param
-        values = {n: ssm.get_parameter(Name=n, WithDecryption=True)["Parameter"]["Value"] for n in params}
+        values = kept_secrets(aws, prefix)
+        assert sorted(values) == [prefix + "alice", prefix + "openvpn"]
         assert all(len(v) == 24 for v in values.values()) and len(set(values.values())) == 2
         assert not any(v in run.output for v in values.values()), "a generated password is in the output"
         # Again, with alice gone: hers is deleted, the admin's is the same one.
@@ -521,7 +528,7 @@ class TestLifecycle:
         once into SSM Parameter Store, SecureString under the environment's key, never shown; the summary
         names the private URL and the parameters; a member who leaves loses the parameter. (The filegator
         host's play, which uses them, needs a host: the role is tested in molecule, the whole in e2e.)"""
-        ssm, kms = aws["ssm"], aws["kms"]
+        ssm = aws["ssm"]
         prefix = "/research-env/researchenv/filegator/"
         team = [{"username": "alice", "filegator": True}, {"username": "bob"}]
         run = run_playbook(
@@ -529,13 +536,8 @@ class TestLifecycle:
             extra_vars=env_vars(ssh_key, research_team=team), env=emulator_env,
         )  # fmt: skip
         assert run.rc == 0, run.explain()
-        params = {p["Name"]: p for p in ssm.describe_parameters()["Parameters"] if p["Name"].startswith(prefix)}
-        assert sorted(params) == [prefix + "_csrf_key", prefix + "admin", prefix + "alice"]
-        key_id = kms.describe_key(KeyId="alias/research-env/researchenv")["KeyMetadata"]["KeyId"]
-        for param in params.values():
-            assert param["Type"] == "SecureString", param
-            assert kms.describe_key(KeyId=param["KeyId"])["KeyMetadata"]["KeyId"] == key_id, param
-        values = {n: ssm.get_parameter(Name=n, WithDecryption=True)["Parameter"]["Value"] for n in params}
+        values = kept_secrets(aws, prefix)
+        assert sorted(values) == [prefix + "_csrf_key", prefix + "admin", prefix + "alice"]
         assert all(len(v) == 32 for v in values.values()) and len(set(values.values())) == 3
         assert not any(v in run.output for v in values.values()), "a generated secret is in the output"
         filegator_ip = instances_by_role(aws["ec2"])["filegator"]["PrivateIpAddress"]
