@@ -63,6 +63,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,8 @@ from moto.efs import urls as efs_urls
 from moto.efs.responses import EFSResponse
 from moto.iam.responses import IamResponse
 from moto.kms.models import KmsBackend
-from moto.s3.models import FakeBucket
+from moto.s3.exceptions import InvalidArgumentError, InvalidFilterRuleName
+from moto.s3.models import FakeBucket, Notification
 from moto.s3.responses import S3Response
 from moto.server import main
 
@@ -401,6 +403,50 @@ def _import_key_pair_with_aws_fingerprint(self: EC2Backend, key_name: str, publi
 
 
 EC2Backend.import_key_pair = _import_key_pair_with_aws_fingerprint
+
+# --- S3 notification filter rule names ---------------------------------------------------------------
+# AWS takes a FilterRule's Name in any case (prefix, Prefix), answers GetBucketNotificationConfiguration
+# with "Prefix" and "Suffix", and refuses another name or a second rule of one kind with InvalidArgument.
+# moto asserts lowercase names (HTTP 500 for the "Prefix"/"Suffix" community.aws.s3_bucket_notification
+# sends), stores them as given and matches keys by lowercase names only.
+_notification_config_from_body = S3Response._notification_config_from_body
+_FILTER_NAMES = {"prefix": "Prefix", "suffix": "Suffix"}
+_FILTER_NAME_RE = re.compile(r"<Name>\s*([^<]*?)\s*</Name>")
+_NOTIFICATION_KINDS = ("TopicConfiguration", "QueueConfiguration", "CloudFunctionConfiguration")
+
+
+def _filter_name_lowercase(match: re.Match) -> str:
+    if match.group(1).lower() not in _FILTER_NAMES:
+        raise InvalidFilterRuleName(match.group(1))
+    return f"<Name>{match.group(1).lower()}</Name>"
+
+
+def _notification_config_with_aws_filter_names(self: S3Response) -> Any:
+    body = self.body.decode() if isinstance(self.body, bytes) else self.body
+    self.body = _FILTER_NAME_RE.sub(_filter_name_lowercase, body or "")
+    config = _notification_config_from_body(self)
+    for kind in _NOTIFICATION_KINDS:
+        for notification in config.get(kind) or []:
+            rules = ((notification.get("Filter") or {}).get("S3Key") or {}).get("FilterRule") or []
+            for name in _FILTER_NAMES:
+                if sum(rule["Name"] == name for rule in rules) > 1:
+                    raise InvalidArgumentError(
+                        f"Cannot specify more than one {name} rule in a filter.", "FilterRule.Name", name
+                    )
+            for rule in rules:
+                rule["Name"] = _FILTER_NAMES[rule["Name"]]
+    return config
+
+
+def _key_matches_any_case(self: Notification, key_name: str) -> bool:
+    if "S3Key" not in self.filters:
+        return True
+    rules = {rule["Name"].lower(): rule["Value"] for rule in self.filters["S3Key"]["FilterRule"]}
+    return key_name.startswith(rules.get("prefix", "")) and key_name.endswith(rules.get("suffix", ""))
+
+
+S3Response._notification_config_from_body = _notification_config_with_aws_filter_names
+Notification._key_matches = _key_matches_any_case
 
 if __name__ == "__main__":
     sys.exit(main())

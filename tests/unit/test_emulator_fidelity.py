@@ -9,7 +9,9 @@ dependency, and sees the same delete succeed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
+from urllib.parse import unquote_plus
 
 import boto3
 import moto_server  # noqa: F401 - patches moto in place, as the server does
@@ -668,3 +670,73 @@ def test_an_imported_ed25519_key_has_aws_fingerprint(ec2, tmp_path):
     answer = ec2.import_key_pair(KeyName="k", PublicKeyMaterial=public.encode())
     assert answer["KeyFingerprint"] == want
     assert ec2.describe_key_pairs(KeyNames=["k"])["KeyPairs"][0]["KeyFingerprint"] == want
+
+
+# S3 notification filters: AWS takes a FilterRule's Name in any case and answers with "Prefix" and
+# "Suffix" (GetBucketNotificationConfiguration); it refuses other names and a second rule of one kind.
+
+
+@pytest.fixture
+def notified(aws_env) -> Iterator[dict]:
+    """A bucket and the SQS queue its notifications go to."""
+    with mock_aws():
+        s3, sqs = boto3.client("s3", region_name=REGION), boto3.client("sqs", region_name=REGION)
+        s3.create_bucket(Bucket="input")
+        url = sqs.create_queue(QueueName="uploads")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        yield {"s3": s3, "sqs": sqs, "url": url, "arn": arn}
+
+
+def notify(n: dict, *rules: tuple[str, str]) -> None:
+    n["s3"].put_bucket_notification_configuration(
+        Bucket="input",
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "Id": "uploads",
+                    "QueueArn": n["arn"],
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": k, "Value": v} for k, v in rules]}},
+                }
+            ]
+        },
+    )
+
+
+@pytest.mark.parametrize("names", [("Prefix", "Suffix"), ("prefix", "suffix"), ("PREFIX", "suffix")])
+def test_filter_rule_names_are_taken_in_any_case_and_given_back_capitalised(notified, names):
+    notify(notified, (names[0], "images/"), (names[1], ".png"))
+    config = notified["s3"].get_bucket_notification_configuration(Bucket="input")["QueueConfigurations"][0]
+    assert config["Filter"]["Key"]["FilterRules"] == [
+        {"Name": "Prefix", "Value": "images/"},
+        {"Name": "Suffix", "Value": ".png"},
+    ]
+
+
+def test_only_keys_matching_every_rule_are_notified(notified):
+    notify(notified, ("Prefix", "images/"), ("Suffix", ".png"))
+    sqs, url = notified["sqs"], notified["url"]
+    sqs.purge_queue(QueueUrl=url)  # the test event S3 sends when the configuration is put
+    for key in ("images/cell.png", "images/cell.txt", "other/cell.png"):
+        notified["s3"].put_object(Bucket="input", Key=key, Body=b"x")
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    records = [r for m in messages for r in json.loads(m["Body"]).get("Records", [])]
+    # Event keys are URL-encoded (moto also encodes "/", which AWS leaves as it is: compare decoded).
+    assert [unquote_plus(r["s3"]["object"]["key"]) for r in records] == ["images/cell.png"]
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        ((("Extension", ".png"),), "filter rule name must be either prefix or suffix"),
+        ((("Suffix", ".png"), ("suffix", ".jpg")), "Cannot specify more than one suffix rule in a filter."),
+        ((("prefix", "a/"), ("Prefix", "b/")), "Cannot specify more than one prefix rule in a filter."),
+    ],
+)
+def test_other_names_and_a_second_rule_of_a_kind_are_refused(notified, rules, message):
+    with pytest.raises(ClientError) as caught:
+        notify(notified, *rules)
+    error = caught.value.response
+    assert error["Error"]["Code"] == "InvalidArgument", error
+    assert error["Error"]["Message"] == message
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
