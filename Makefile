@@ -25,8 +25,9 @@ setup: ## Create/refresh .venv with the pinned requirements (idempotent)
 docker: ## Make sure a Docker engine answers (installs Debian's docker.io as root if needed)
 	@scripts/docker-engine.sh
 
-image: docker ## Build the local images for molecule and lab (once): the systemd host, FileGator's stand-in
+image: docker ## Build the local images (once): the systemd host, FileGator's and AWS Lambda Python 3.13's stand-ins
 	@scripts/test-image.sh
+	@scripts/lambda-image.sh
 	@scripts/filegator-image.sh --save >/dev/null
 
 lint: setup syntax ## yamllint, ansible-lint (production profile), ruff, syntax checks
@@ -47,7 +48,7 @@ unit: setup ## Unit tests (pure functions, modules in-process)
 integration: setup ## Infra playbooks against the AWS emulator (moto server)
 	$(PYTEST) -m integration tests/integration -n 2 --dist loadfile --durations=15 $(PYTEST_ARGS)
 
-image-test: image ## The host image boots systemd, sshd and cron
+image-test: image ## The host image boots systemd, sshd and cron; Lambda functions run in the emulator
 	$(PYTEST) -m docker tests/image $(PYTEST_ARGS)
 
 molecule: setup image ## Role scenarios in containers (SCENARIOS="jupyter ..." for some)

@@ -51,12 +51,29 @@ GetBucketTagging answers a tag with an empty value with an empty <Value/>, as AW
 the element out).
 Nothing else is altered.
 
+S3 event records (bucket notifications to Lambda, SQS, SNS) carry the object key URL-encoded the way
+AWS does it, form-style ("in/my photo.png" arrives as "in/my+photo.png"); moto also encoded "/" as "%2F".
+
+Lambda functions run for real in Docker, in locally built images (scripts/lambda-image.sh; no
+registry is reachable here). moto's contract: the runtime image MOTO_DOCKER_LAMBDA_IMAGE (here
+RESEARCH_ENV_LAMBDA_IMAGE, default research-env-lambda, to which moto appends ":python3.13") gets
+[handler, event JSON], the code in /var/task and AWS_ENDPOINT_URL=http://host.docker.internal:MOTO_PORT;
+MOTO_PORT is set from this server's own -p/--port, so functions call back into this emulator (which must
+listen on an address containers reach: the docker0 bridge address or 0.0.0.0). moto fills the code
+volume from a hard-coded "busybox" container; that is RESEARCH_ENV_LAMBDA_HELPER_IMAGE (default
+research-env-lambda-helper:latest) here, and research-env images are never pulled: a missing one is a
+function error that says to build it. Where it finds /.dockerenv (a CI runner that is itself a container)
+moto asks the Docker engine for its own container's address; the emulator runs beside the engine it
+drives, so functions reach it as host.docker.internal (host-gateway) always. An Invoke
+without a payload passes the event {}, as on AWS (moto passed the string "{}").
+
 The images moto offers are replaced by emulator-amis.json: stand-ins for the Canonical Ubuntu and
 Amazon Linux images AWS lists (moto ships only old ones), so the AMI lookup runs as on AWS.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import copy
 import hashlib
@@ -67,12 +84,18 @@ import re
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 from xml.sax.saxutils import escape as xml_escape
 
 # Read by moto when it is imported: set it first.
 os.environ.setdefault("MOTO_AMIS_PATH", str(Path(__file__).with_name("emulator-amis.json")))
+# The locally built stand-in of AWS's Lambda runtime (scripts/lambda-image.sh); moto appends ":<runtime>".
+os.environ.setdefault("MOTO_DOCKER_LAMBDA_IMAGE", os.environ.get("RESEARCH_ENV_LAMBDA_IMAGE", "research-env-lambda"))
 
 
+import docker.errors
+from moto import settings as moto_settings
+from moto.awslambda.models import LambdaFunction, _DockerDataVolumeContext, _DockerDataVolumeLayerContext
 from moto.core.responses import ActionResult
 from moto.ec2 import utils as ec2_utils
 from moto.ec2.exceptions import DependencyViolationError
@@ -84,6 +107,7 @@ from moto.efs import urls as efs_urls
 from moto.efs.responses import EFSResponse
 from moto.iam.responses import IamResponse
 from moto.kms.models import KmsBackend
+from moto.s3 import notifications as s3_notifications
 from moto.s3.exceptions import InvalidArgumentError, InvalidFilterRuleName
 from moto.s3.models import FakeBucket, Notification
 from moto.s3.responses import S3Response
@@ -407,12 +431,15 @@ EC2Backend.import_key_pair = _import_key_pair_with_aws_fingerprint
 # --- S3 notification filter rule names ---------------------------------------------------------------
 # AWS takes a FilterRule's Name in any case (prefix, Prefix), answers GetBucketNotificationConfiguration
 # with "Prefix" and "Suffix", and refuses another name or a second rule of one kind with InvalidArgument.
+# It takes an empty Value (a rule that every key matches); moto asserted a non-empty one (HTTP 500).
 # moto asserts lowercase names (HTTP 500 for the "Prefix"/"Suffix" community.aws.s3_bucket_notification
 # sends), stores them as given and matches keys by lowercase names only.
 _notification_config_from_body = S3Response._notification_config_from_body
 _FILTER_NAMES = {"prefix": "Prefix", "suffix": "Suffix"}
 _FILTER_NAME_RE = re.compile(r"<Name>\s*([^<]*?)\s*</Name>")
 _NOTIFICATION_KINDS = ("TopicConfiguration", "QueueConfiguration", "CloudFunctionConfiguration")
+_EMPTY_VALUE_RE = re.compile(r"<Value>\s*</Value>|<Value\s*/>")
+_EMPTY_VALUE = "research-env-empty-filter-value"
 
 
 def _filter_name_lowercase(match: re.Match) -> str:
@@ -423,7 +450,10 @@ def _filter_name_lowercase(match: re.Match) -> str:
 
 def _notification_config_with_aws_filter_names(self: S3Response) -> Any:
     body = self.body.decode() if isinstance(self.body, bytes) else self.body
-    self.body = _FILTER_NAME_RE.sub(_filter_name_lowercase, body or "")
+    body = _FILTER_NAME_RE.sub(_filter_name_lowercase, body or "")
+    # moto asserts a non-empty Value; AWS takes an empty one (community.aws.s3_bucket_notification
+    # always sends both rules, "" for the one not asked for) and gives it back empty.
+    self.body = _EMPTY_VALUE_RE.sub(f"<Value>{_EMPTY_VALUE}</Value>", body)
     config = _notification_config_from_body(self)
     for kind in _NOTIFICATION_KINDS:
         for notification in config.get(kind) or []:
@@ -435,6 +465,8 @@ def _notification_config_with_aws_filter_names(self: S3Response) -> Any:
                     )
             for rule in rules:
                 rule["Name"] = _FILTER_NAMES[rule["Name"]]
+                if rule["Value"] == _EMPTY_VALUE:
+                    rule["Value"] = ""
     return config
 
 
@@ -448,5 +480,146 @@ def _key_matches_any_case(self: Notification, key_name: str) -> bool:
 S3Response._notification_config_from_body = _notification_config_with_aws_filter_names
 Notification._key_matches = _key_matches_any_case
 
+# --- S3 event records: the key URL-encoded as AWS encodes it ------------------------------------------
+# AWS encodes the key form-style (space -> "+") but leaves "/" as it is; moto's quote_plus made it "%2F".
+_get_s3_event = s3_notifications._get_s3_event
+
+
+def _get_s3_event_with_aws_key(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
+    event = _get_s3_event(event_name, bucket, key, notification_id)
+    for record in event["Records"]:
+        record["s3"]["object"]["key"] = quote_plus(key.name, safe="/")
+    return event
+
+
+s3_notifications._get_s3_event = _get_s3_event_with_aws_key
+
+
+# --- Lambda functions in Docker, in locally built images (scripts/lambda-image.sh) --------------------
+# moto fills a function's code volume from a "busybox" container and would pull any image it lacks;
+# no registry answers here. The helper stands in for busybox, and research-env images are only ever
+# looked up locally, so a missing one says how to build it instead of waiting on a registry.
+LAMBDA_HELPER_IMAGE = os.environ.get("RESEARCH_ENV_LAMBDA_HELPER_IMAGE", "research-env-lambda-helper:latest")
+LOCAL_IMAGE_PREFIX = "research-env-"
+
+
+def lambda_helper_image(name: str) -> str:
+    """The image moto's code-volume step gets for the one it names ("busybox" is the local helper)."""
+    return LAMBDA_HELPER_IMAGE if name == "busybox" else name
+
+
+def is_local_image(name: str) -> bool:
+    """An image built on this machine (never pulled): research-env-*, the helper included."""
+    return name == LAMBDA_HELPER_IMAGE or name.rsplit("/", 1)[-1].startswith(LOCAL_IMAGE_PREFIX)
+
+
+def require_local_image(client: Any, name: str) -> None:
+    try:
+        client.images.get(name)
+    except docker.errors.ImageNotFound:
+        # Not a NotFound: moto would then try (pull) the next image it knows of.
+        raise docker.errors.DockerException(
+            f"image {name} is not on this machine and is never pulled; build it with scripts/lambda-image.sh"
+        ) from None
+
+
+class _HelperContainers:
+    def __init__(self, containers: Any) -> None:
+        self._containers = containers
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._containers, name)
+
+    def run(self, image: str, *args: Any, **kwargs: Any) -> Any:
+        return self._containers.run(lambda_helper_image(image), *args, **kwargs)
+
+
+class _HelperClient:
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    @property
+    def containers(self) -> _HelperContainers:
+        return _HelperContainers(self._client.containers)
+
+
+class _HelperFunction:
+    """The function as moto's code-volume contexts see it: "busybox" means the local helper image."""
+
+    def __init__(self, function: LambdaFunction) -> None:
+        self._function = function
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._function, name)
+
+    @property
+    def docker_client(self) -> _HelperClient:
+        return _HelperClient(self._function.docker_client)
+
+    def ensure_image_exists(self, name: str) -> None:
+        require_local_image(self._function.docker_client, lambda_helper_image(name))
+
+
+def _with_helper_image(enter: Any) -> Any:
+    def wrapper(self: Any) -> Any:
+        function = self._lambda_func
+        # Checked before moto creates the volume: a failed __enter__ would leave it behind, counted as in use.
+        require_local_image(function.docker_client, LAMBDA_HELPER_IMAGE)
+        self._lambda_func = _HelperFunction(function)
+        try:
+            return enter(self)
+        finally:
+            self._lambda_func = function
+
+    return wrapper
+
+
+for _context in (_DockerDataVolumeContext, _DockerDataVolumeLayerContext):
+    _context.__enter__ = _with_helper_image(_context.__enter__)
+
+_ensure_image_exists = LambdaFunction.ensure_image_exists
+
+
+def _ensure_image_exists_locally_built(self: LambdaFunction, name: str) -> None:
+    if is_local_image(name):
+        require_local_image(self.docker_client, name)
+    else:
+        _ensure_image_exists(self, name)
+
+
+LambdaFunction.ensure_image_exists = _ensure_image_exists_locally_built
+
+
+def _emulator_as_seen_from_containers() -> str:
+    """Functions reach the emulator through the host gateway, whatever moto guesses from /.dockerenv."""
+    return "http://host.docker.internal"
+
+
+moto_settings.moto_server_host = _emulator_as_seen_from_containers
+
+_lambda_invoke = LambdaFunction.invoke
+
+
+def _invoke_empty_payload_as_empty_object(
+    self: LambdaFunction, body: str, request_headers: Any, response_headers: Any
+) -> Any:
+    return _lambda_invoke(self, body or "{}", request_headers, response_headers)
+
+
+LambdaFunction.invoke = _invoke_empty_payload_as_empty_object
+
+
+def port_argument(argv: list[str]) -> str | None:
+    """The port moto's main() is given (-p/--port): functions' AWS_ENDPOINT_URL must name it."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("-p", "--port")
+    return parser.parse_known_args(argv)[0].port
+
+
 if __name__ == "__main__":
+    if (_port := port_argument(sys.argv[1:])) is not None:
+        os.environ["MOTO_PORT"] = _port
     sys.exit(main())

@@ -9,15 +9,22 @@ dependency, and sees the same delete succeed.
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import subprocess
+import sys
+import zipfile
 from collections.abc import Callable, Iterator
-from urllib.parse import unquote_plus
+from types import SimpleNamespace
 
 import boto3
-import moto_server  # noqa: F401 - patches moto in place, as the server does
+import docker
+import moto_server  # patches moto in place, as the server does
 import pytest
 from botocore.exceptions import ClientError
 from emulator import Emulator
+from modules import REPO
 from moto import mock_aws
 
 REGION = "us-east-1"
@@ -721,8 +728,7 @@ def test_only_keys_matching_every_rule_are_notified(notified):
         notified["s3"].put_object(Bucket="input", Key=key, Body=b"x")
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
     records = [r for m in messages for r in json.loads(m["Body"]).get("Records", [])]
-    # Event keys are URL-encoded (moto also encodes "/", which AWS leaves as it is: compare decoded).
-    assert [unquote_plus(r["s3"]["object"]["key"]) for r in records] == ["images/cell.png"]
+    assert [r["s3"]["object"]["key"] for r in records] == ["images/cell.png"]
 
 
 @pytest.mark.parametrize(
@@ -740,3 +746,197 @@ def test_other_names_and_a_second_rule_of_a_kind_are_refused(notified, rules, me
     assert error["Error"]["Code"] == "InvalidArgument", error
     assert error["Error"]["Message"] == message
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_an_empty_rule_value_is_taken_and_given_back_empty(notified):
+    """AWS takes an empty Value (every key matches it) and gives it back; community.aws.s3_bucket_notification
+    always sends both rules, "" for the one not asked for (moto asserted a non-empty one: HTTP 500)."""
+    notify(notified, ("Prefix", ""), ("Suffix", ".png"))
+    config = notified["s3"].get_bucket_notification_configuration(Bucket="input")["QueueConfigurations"][0]
+    assert config["Filter"]["Key"]["FilterRules"] == [
+        {"Name": "Prefix", "Value": ""},
+        {"Name": "Suffix", "Value": ".png"},
+    ]
+    notified["sqs"].purge_queue(QueueUrl=notified["url"])
+    for key in ("a/cell.png", "cell.png", "cell.txt"):
+        notified["s3"].put_object(Bucket="input", Key=key, Body=b"x")
+    assert sorted(r["s3"]["object"]["key"] for r in records_of(notified)) == ["a/cell.png", "cell.png"]
+
+
+def records_of(n: dict) -> list[dict]:
+    messages = n["sqs"].receive_message(QueueUrl=n["url"], MaxNumberOfMessages=10).get("Messages", [])
+    return [r for m in messages for r in json.loads(m["Body"]).get("Records", [])]
+
+
+@pytest.mark.parametrize(
+    ("key", "encoded"),
+    [
+        ("in/my photo.png", "in/my+photo.png"),
+        ("in/a+b/c&d=e.png", "in/a%2Bb/c%26d%3De.png"),
+        ("in/café/ü.png", "in/caf%C3%A9/%C3%BC.png"),
+    ],
+)
+def test_event_keys_are_url_encoded_as_aws_encodes_them(notified, key, encoded):
+    """AWS: the key form-encoded (space -> "+", UTF-8 percent-escapes) with "/" left as it is (moto: "%2F")."""
+    notify(notified, ("prefix", "in/"), ("suffix", ".png"))
+    notified["sqs"].purge_queue(QueueUrl=notified["url"])
+    notified["s3"].put_object(Bucket="input", Key=key, Body=b"x")
+    assert [r["s3"]["object"]["key"] for r in records_of(notified)] == [encoded]
+
+
+# Lambda functions run in Docker, in locally built images. Without Docker: what moto asks of the engine
+# is recorded by a stand-in engine, which holds the images it is given.
+
+RUNTIME_IMAGE = "research-env-lambda:python3.13"
+
+
+class FakeEngine:
+    """The calls moto's Lambda makes on docker-py's client; the containers "print" `stdout`."""
+
+    def __init__(self, images: set[str], stdout: bytes = b'{"done": true}\n') -> None:
+        self.local = images
+        self.stdout = stdout
+        self.pulled: list[str] = []
+        self.runs: list[tuple[str, object, dict]] = []
+        self.volumes_made: list[str] = []
+        self.api = SimpleNamespace(get_adapter=lambda *_args, **_kwargs: None)
+        self.images = SimpleNamespace(get=self._get, pull=self.pulled.append)
+        self.volumes = SimpleNamespace(list=lambda: [], create=self._volume)
+        self.containers = SimpleNamespace(run=self._run)
+
+    def _get(self, name: str) -> object:
+        if name.removeprefix("docker.io/library/") not in self.local:
+            raise docker.errors.ImageNotFound(name)
+        return object()
+
+    def _volume(self, name: str) -> SimpleNamespace:
+        self.volumes_made.append(name)
+        return SimpleNamespace(name=name, remove=lambda: None)
+
+    def _run(self, image: str, command: object, **kwargs: object) -> SimpleNamespace:
+        self.runs.append((image, command, kwargs))
+        logs = {(False, True): b"START\n", (True, False): self.stdout}
+        return SimpleNamespace(
+            put_archive=lambda *_args: True,
+            remove=lambda **_kwargs: None,
+            wait=lambda **_kwargs: {"StatusCode": 0},
+            logs=lambda stdout, stderr: logs[(stdout, stderr)],
+        )
+
+
+@pytest.fixture
+def lambda_fn(aws_env, monkeypatch) -> Iterator[dict]:
+    """A python3.13 function in moto's in-process mock, and a way to give it a stand-in engine."""
+    monkeypatch.setenv("MOTO_PORT", "4567")
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return event\n")
+    with mock_aws():
+        iam = boto3.client("iam", region_name=REGION)
+        role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        client = boto3.client("lambda", region_name=REGION)
+        client.create_function(
+            FunctionName="fn", Runtime="python3.13", Role=role, Handler="app.handler", Code={"ZipFile": code.getvalue()}
+        )
+
+        def engine(images: set[str]) -> FakeEngine:
+            fake = FakeEngine(images)
+            monkeypatch.setattr(docker, "from_env", lambda: fake)
+            return fake
+
+        yield {"client": client, "engine": engine}
+
+
+def test_a_function_runs_in_the_local_runtime_image_filled_by_the_local_helper(lambda_fn):
+    engine = lambda_fn["engine"]({RUNTIME_IMAGE, moto_server.LAMBDA_HELPER_IMAGE})
+    answer = lambda_fn["client"].invoke(FunctionName="fn", Payload=b'{"a": 1}')
+    assert answer["Payload"].read() == b'{"done": true}'
+    assert "FunctionError" not in answer
+    (helper, helper_command, _), (runtime, command, kwargs) = engine.runs
+    assert (helper, helper_command) == (moto_server.LAMBDA_HELPER_IMAGE, "sleep 100")
+    assert (runtime, command) == (RUNTIME_IMAGE, ["app.handler", '{"a": 1}'])
+    assert kwargs["environment"]["AWS_ENDPOINT_URL"] == "http://host.docker.internal:4567"
+    assert kwargs["extra_hosts"] == {"host.docker.internal": "host-gateway"}
+    assert engine.pulled == []
+
+
+def test_an_invoke_without_payload_passes_an_empty_object(lambda_fn):
+    engine = lambda_fn["engine"]({RUNTIME_IMAGE, moto_server.LAMBDA_HELPER_IMAGE})
+    lambda_fn["client"].invoke(FunctionName="fn")
+    assert engine.runs[-1][1] == ["app.handler", "{}"]
+
+
+@pytest.mark.parametrize("missing", [RUNTIME_IMAGE, moto_server.LAMBDA_HELPER_IMAGE])
+def test_a_missing_local_image_is_a_function_error_that_says_how_to_build_it(lambda_fn, missing):
+    engine = lambda_fn["engine"]({RUNTIME_IMAGE, moto_server.LAMBDA_HELPER_IMAGE} - {missing})
+    answer = lambda_fn["client"].invoke(FunctionName="fn", Payload=b"{}")
+    assert answer["FunctionError"]
+    payload = answer["Payload"].read().decode()
+    assert missing in payload and "scripts/lambda-image.sh" in payload, payload
+    assert engine.pulled == []
+    assert all(image != "busybox" for image, _, _ in engine.runs)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"), [("busybox", moto_server.LAMBDA_HELPER_IMAGE), (RUNTIME_IMAGE, RUNTIME_IMAGE)]
+)
+def test_only_moto_s_busybox_is_mapped_to_the_helper(name, expected):
+    assert moto_server.lambda_helper_image(name) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "local"),
+    [
+        (RUNTIME_IMAGE, True),
+        ("docker.io/library/research-env-lambda:python3.13", True),
+        (moto_server.LAMBDA_HELPER_IMAGE, True),
+        ("ghcr.io/shogo82148/lambda-python:3.13", False),
+        ("lambci/lambda:python3.8", False),
+    ],
+)
+def test_research_env_images_are_local_only(name, local):
+    assert moto_server.is_local_image(name) is local
+
+
+@pytest.mark.parametrize(
+    ("argv", "port"),
+    [
+        (["-H", "172.17.0.1", "-p", "5123"], "5123"),
+        (["--port", "5123", "-H", "172.17.0.1"], "5123"),
+        (["--port=5123"], "5123"),
+        (["-p5123"], "5123"),
+        (["-H", "127.0.0.1"], None),
+    ],
+)
+def test_the_functions_endpoint_port_is_the_server_s_own(argv, port):
+    assert moto_server.port_argument(argv) == port
+
+
+@pytest.mark.parametrize(
+    ("env", "image", "helper"),
+    [
+        ({}, "research-env-lambda", "research-env-lambda-helper:latest"),
+        (
+            {"RESEARCH_ENV_LAMBDA_IMAGE": "my-lambda", "RESEARCH_ENV_LAMBDA_HELPER_IMAGE": "my-helper:1"},
+            "my-lambda",
+            "my-helper:1",
+        ),
+        ({"MOTO_DOCKER_LAMBDA_IMAGE": "other", "RESEARCH_ENV_LAMBDA_IMAGE": "my-lambda"}, "other", None),
+    ],
+)
+def test_the_lambda_images_default_to_the_local_ones(env, image, helper):
+    """Read when moto_server is imported, as the server process does (a fresh interpreter)."""
+    names = ("MOTO_DOCKER_LAMBDA_IMAGE", "RESEARCH_ENV_LAMBDA_IMAGE", "RESEARCH_ENV_LAMBDA_HELPER_IMAGE")
+    clean = {k: v for k, v in os.environ.items() if k not in names}
+    code = "import moto_server, moto.settings as s; print(s.moto_lambda_image(), moto_server.LAMBDA_HELPER_IMAGE)"
+    shown = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**clean, **env, "PYTHONPATH": str(REPO / "scripts")},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split()
+    assert shown[0] == image
+    if helper:
+        assert shown[1] == helper
