@@ -72,3 +72,29 @@ def only_record(directory: Path, env_name: str) -> dict:
     assert len(found) == 1, f"expected one record of {env_name} in {directory}: {found}"
     assert found[0].with_suffix(".md").is_file(), "the Markdown record is missing"
     return json.loads(found[0].read_text())
+
+
+def assert_bucket_as_built(s3, bucket: str, key_arn: str, env_name: str = "researchenv") -> None:
+    """Versioned, SSE-KMS with the environment's key and a bucket key, public access blocked, TLS only,
+    ACLs disabled, tagged as the environment's."""
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}
+    assert rule["BucketKeyEnabled"] is True
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert block == dict.fromkeys(
+        ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
+    )
+    (statement,) = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Principal"] == "*" and statement["Action"] == "s3:*"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert set(statement["Resource"]) == {f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"}
+    ownership = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
+    assert ownership == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    bucket_tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]}
+    assert bucket_tags == {
+        "Project": "research-env",
+        "Environment": env_name,
+        "ManagedBy": "research-env",
+        "Name": bucket,
+    }

@@ -20,6 +20,7 @@ from envbuild import (
     BUCKET,
     HTTP_OUT,
     SEED_RULES,
+    assert_bucket_as_built,
     by_tier,
     env_vars,
     only_record,
@@ -91,32 +92,6 @@ def assert_nat_window_closed(ec2) -> None:
     groups = security_groups(ec2, vpc_id)
     tier_of = {g["GroupId"]: tier for tier, g in groups.items()}
     assert sg_rules(ec2, groups["research"]["GroupId"], tier_of) == SEED_RULES["research"]
-
-
-def assert_bucket_as_built(s3, bucket: str, key_arn: str) -> None:
-    """Versioned, SSE-KMS with the environment's key and a bucket key, public access blocked, TLS only,
-    ACLs disabled, tagged as the environment's."""
-    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
-    (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
-    assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}
-    assert rule["BucketKeyEnabled"] is True
-    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
-    assert block == dict.fromkeys(
-        ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
-    )
-    (statement,) = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
-    assert statement["Effect"] == "Deny" and statement["Principal"] == "*" and statement["Action"] == "s3:*"
-    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    assert set(statement["Resource"]) == {f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"}
-    ownership = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
-    assert ownership == [{"ObjectOwnership": "BucketOwnerEnforced"}]
-    bucket_tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]}
-    assert bucket_tags == {
-        "Project": "research-env",
-        "Environment": "researchenv",
-        "ManagedBy": "research-env",
-        "Name": bucket,
-    }
 
 
 class TestNetwork:

@@ -45,6 +45,19 @@ BAD = {
     ),
     "illegal bucket name": ({"notebooks_bucket": "My_Notebooks"}, "notebooks_bucket:"),
     "dotted bucket name": ({"notebooks_bucket": "lab.notebooks.data"}, "notebooks_bucket:"),
+    "pipeline buckets the same": (
+        {
+            "lambda_pipeline": True,
+            "lambda_pipeline_output_bucket": "same-bucket-123456789012",
+            "lambda_pipeline_input_bucket": "same-bucket-123456789012",
+        },
+        "lambda_pipeline_output_bucket: same-bucket-123456789012 is also lambda_pipeline_input_bucket",
+    ),
+    "pipeline log retention CloudWatch lacks": (
+        {"lambda_pipeline": True, "lambda_pipeline_log_retention_days": 10},
+        "lambda_pipeline_log_retention_days: 10 is not a retention",
+    ),
+    "pipeline not a boolean": ({"lambda_pipeline": "maybe"}, "lambda_pipeline: 'maybe' is not true or false"),
     "missing SSH key file": ({"ssh_public_key_file": "/nonexistent/id.pub"}, "ssh_public_key_file:"),
     "jupyter in a public subnet": (
         {"instances": {"jupyter": {"type": "t3.large", "subnet": "dmz", "eip": False, "volume_gb": 50}}},

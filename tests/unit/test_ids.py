@@ -411,3 +411,27 @@ def test_a_bucket_that_differs_gets_the_call(change):
 def test_a_missing_bucket_or_another_key_gets_the_call():
     assert f.bucket_differs(None, KEY, POLICY, BUCKET_TAGS) is True
     assert f.bucket_differs(_listed_bucket(), KEY.replace("k-1", "k-2"), POLICY, BUCKET_TAGS) is True
+
+
+def owner_result(var: str, name: str, bucket: dict | None) -> dict:
+    """One result of tasks/bucket_owner.yml's loop (s3_bucket_info with a name)."""
+    return {"item": {"key": var, "value": name}, "buckets": [bucket] if bucket else []}
+
+
+def test_whose_each_bucket_is():
+    ours = {"name": "e-in", "bucket_tagging": {"Environment": "e", "ManagedBy": "research-env"}}
+    theirs = {"name": "e-out", "bucket_tagging": {"Environment": "other", "ManagedBy": "research-env"}}
+    elsewhere = dict(ours, name="e-nb", bucket_location={"LocationConstraint": "eu-west-1"})
+    results = [
+        owner_result("lambda_pipeline_input_bucket", "e-in", ours),
+        owner_result("lambda_pipeline_output_bucket", "e-out", theirs),
+        owner_result("notebooks_bucket", "e-nb", elsewhere),
+        owner_result("spare", "e-free", None),
+    ]
+    assert f.buckets_found(results) == {"e-in": ours, "e-out": theirs, "e-nb": elsewhere, "e-free": None}
+    assert f.bucket_owner_errors(results, "e", "research-env", "us-east-1") == [
+        "lambda_pipeline_output_bucket: e-out already exists and is not this environment's (tags Environment=other, "
+        "ManagedBy=research-env). research-env never takes over a bucket: pick another lambda_pipeline_output_bucket.",
+        "notebooks_bucket: e-nb is this environment's but lives in eu-west-1, not in aws_region us-east-1. "
+        "Set aws_region: eu-west-1.",
+    ]

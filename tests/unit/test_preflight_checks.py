@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 from ansible_collections.research_env.core.plugins.filter import preflight as f
-from ansible_collections.research_env.core.plugins.filter.preflight_settings import bucket_name_errors
+from ansible_collections.research_env.core.plugins.filter.preflight_settings import (
+    bucket_name_errors,
+    bucket_names_errors,
+)
 from ansible_collections.research_env.core.plugins.filter.preflight_ssh_key import ssh_public_key_errors
 
 REPO = Path(__file__).resolve().parents[2]
@@ -133,6 +136,15 @@ def test_default_configuration_is_clean(pubkey):
         ({"vpn_provider": "openvpn", "client_vpn_cidr": None}, "client_vpn_cidr: None"),
         ({"vpn_provider": "client_vpn", "client_vpn_cidr": "10.100.0.0/24"}, "client_vpn_cidr: /24"),
         ({"vpn_provider": "openvpn", "instances__vpn__subnet": "research"}, "instances.vpn.subnet:"),
+        # The image pipeline's settings are judged only when it is on.
+        ({"lambda_pipeline": "maybe"}, "lambda_pipeline: 'maybe' is not true or false"),
+        ({"lambda_pipeline": True, "lambda_pipeline_suffix": None}, "lambda_pipeline_suffix: None"),
+        ({"lambda_pipeline": True, "lambda_pipeline_prefix": "in/\n"}, "lambda_pipeline_prefix:"),
+        ({"lambda_pipeline": True, "lambda_pipeline_runtime": "python3.9"}, "lambda_pipeline_runtime:"),
+        ({"lambda_pipeline": True, "lambda_pipeline_runtime": "nodejs22.x"}, "lambda_pipeline_runtime:"),
+        ({"lambda_pipeline": True, "lambda_pipeline_memory_mb": 64}, "lambda_pipeline_memory_mb: 64"),
+        ({"lambda_pipeline": True, "lambda_pipeline_timeout_seconds": 901}, "lambda_pipeline_timeout_seconds:"),
+        ({"lambda_pipeline": True, "lambda_pipeline_log_retention_days": 10}, "lambda_pipeline_log_retention_days:"),
     ],
 )
 def test_bad_configuration_names_the_variable(pubkey, changes, variable):
@@ -802,3 +814,19 @@ def test_good_run_settings(pubkey, changes):
 )
 def test_bool_errors(value, ok):
     assert (f.bool_errors(value, "destroy_data") == []) is ok
+
+
+def test_pipeline_settings_are_not_judged_while_it_is_off(pubkey):
+    assert f.config_errors(config(pubkey, lambda_pipeline=False, lambda_pipeline_memory_mb=1)) == []
+    good = {"lambda_pipeline": True, "lambda_pipeline_prefix": "", "lambda_pipeline_suffix": ".png"}
+    assert f.config_errors(config(pubkey, **good)) == []
+
+
+def test_every_bucket_name_is_legal_and_its_own():
+    ok = {"notebooks_bucket": "e-notebooks-1", "lambda_pipeline_input_bucket": "e-in-1"}
+    assert bucket_names_errors(ok) == []
+    assert bucket_names_errors(ok | {"lambda_pipeline_output_bucket": "e-in-1"}) == [
+        "lambda_pipeline_output_bucket: e-in-1 is also lambda_pipeline_input_bucket. Give every bucket its own name."
+    ]
+    (error,) = bucket_names_errors(ok | {"lambda_pipeline_output_bucket": "E_Out"})
+    assert error.startswith("lambda_pipeline_output_bucket: 'E_Out' is not a legal bucket name")

@@ -337,6 +337,44 @@ def bucket_differs(
     )
 
 
+def buckets_found(results: list[dict[str, Any]]) -> dict[str, dict[str, Any] | None]:
+    """{bucket name: what s3_bucket_info found of it, or None} from tasks/bucket_owner.yml's loop (one
+    s3_bucket_info per name of env_buckets; item = {key: the variable, value: the name})."""
+    found: dict[str, dict[str, Any] | None] = {}
+    for result in results:
+        name = result["item"]["value"]
+        found[name] = next((b for b in result.get("buckets") or [] if b.get("name") == name), None)
+    return found
+
+
+def bucket_owner_errors(results: list[dict[str, Any]], env_name: str, managed_by: str, region: str) -> list[str]:
+    """research-env never takes over a bucket: one error per bucket of env_buckets that exists in this
+    account but is not this environment's (its Environment and ManagedBy tags), or is but lives in
+    another region. `results`: tasks/bucket_owner.yml's loop, as for buckets_found."""
+    errors = []
+    for result in results:
+        var, name = result["item"]["key"], result["item"]["value"]
+        bucket = buckets_found([result])[name]
+        if bucket is None:
+            continue
+        tags = bucket.get("bucket_tagging") or {}
+        if tags.get("Environment") != env_name or tags.get("ManagedBy") != managed_by:
+            errors.append(
+                f"{var}: {name} already exists and is not this environment's (tags Environment="
+                f"{tags.get('Environment', 'none')}, ManagedBy={tags.get('ManagedBy', 'none')}). research-env never "
+                f"takes over a bucket: pick another {var}."
+            )
+            continue
+        # GetBucketLocation answers an empty constraint (or none) for us-east-1.
+        where = (bucket.get("bucket_location") or {}).get("LocationConstraint") or "us-east-1"
+        if where != region:
+            errors.append(
+                f"{var}: {name} is this environment's but lives in {where}, not in aws_region {region}. "
+                f"Set aws_region: {where}."
+            )
+    return errors
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -350,6 +388,8 @@ class FilterModule:
             "iam_policies_todo": iam_policies_todo,
             "security_group_differs": security_group_differs,
             "bucket_differs": bucket_differs,
+            "buckets_found": buckets_found,
+            "bucket_owner_errors": bucket_owner_errors,
             "route_table_routes": route_table_routes,
             "route_table_tags": route_table_tags,
         }

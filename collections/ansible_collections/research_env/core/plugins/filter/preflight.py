@@ -23,6 +23,7 @@ from ansible_collections.research_env.core.plugins.filter.preflight_admin import
 from ansible_collections.research_env.core.plugins.filter.preflight_instances import check_instances
 from ansible_collections.research_env.core.plugins.filter.preflight_network import check_network
 from ansible_collections.research_env.core.plugins.filter.preflight_settings import (
+    check_lambda_pipeline,
     check_ports,
     check_run_settings,
     check_storage_and_images,
@@ -39,7 +40,7 @@ NAT_MODES = ("during_deploy", "always", "none")
 VPN_PROVIDERS = ("openvpn_as", "openvpn", "client_vpn", "none")
 # Settings read with `| bool` by the playbooks. Nested booleans (subnets.*.public, instances.*.eip)
 # are read as they are, where the string "false" would count as true: those stay real booleans.
-BOOL_SETTINGS = ("allow_world_ssh", "destroy_data", "efs_enabled", "filegator_backup")
+BOOL_SETTINGS = ("allow_world_ssh", "destroy_data", "efs_enabled", "filegator_backup", "lambda_pipeline")
 
 
 def check_env_name(value: Any) -> list[str]:
@@ -106,6 +107,7 @@ def config_errors(config: dict[str, Any]) -> list[str]:
     errors += check_tags(config)
     errors += check_instances(config)
     errors += check_storage_and_images(config)
+    errors += check_lambda_pipeline(config)
     errors += check_run_settings(config)
     errors += check_team(config)
     errors += check_vpn_hostname(config)

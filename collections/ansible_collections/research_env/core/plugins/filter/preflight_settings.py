@@ -132,11 +132,93 @@ def bucket_name_errors(value: Any, name: str = "notebooks_bucket") -> list[str]:
     return [f"{name}: {value!r} {'; '.join(problems)}. Choose another name."] if problems else []
 
 
+def bucket_names_errors(buckets: Any) -> list[str]:
+    """Every name of env_buckets ({variable: name}) legal (bucket_name_errors), and no two the same."""
+    if not isinstance(buckets, dict):
+        return [f"env_buckets: {buckets!r} is not a mapping of variable to bucket name."]
+    errors = [e for var, name in buckets.items() for e in bucket_name_errors(name, var)]
+    seen: dict[str, str] = {}
+    for var, name in buckets.items():
+        if isinstance(name, str) and name in seen:
+            errors.append(f"{var}: {name} is also {seen[name]}. Give every bucket its own name.")
+        elif isinstance(name, str):
+            seen[name] = var
+    return errors
+
+
+# CloudWatch Logs' retention values (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+LAMBDA_RUNTIME_RE = re.compile(r"python3\.(1[2-9]|[2-9][0-9])")
+S3_KEY_PART_RE = re.compile(r"[^\x00-\x1f\x7f]{0,1024}")
+
+
+def check_lambda_pipeline(config: dict[str, Any]) -> list[str]:
+    """lambda_pipeline and its settings (the bucket names hold the account id: bucket_names_errors)."""
+    if "lambda_pipeline" not in config:
+        return []
+    if not is_bool(config["lambda_pipeline"]):
+        return [f"lambda_pipeline: {config['lambda_pipeline']!r} is not true or false. Set it to a boolean."]
+    if not config["lambda_pipeline"]:
+        return []
+    errors = []
+    for name in ("lambda_pipeline_prefix", "lambda_pipeline_suffix"):
+        value = config.get(name, "")
+        if not isinstance(value, str) or not S3_KEY_PART_RE.fullmatch(value):
+            errors.append(
+                f"{name}: {value!r} is not part of an S3 key (a string of at most 1024 characters, no control "
+                'characters). Quote it, e.g. ".png".'
+            )
+    runtime = config.get("lambda_pipeline_runtime", "python3.13")
+    if not isinstance(runtime, str) or not LAMBDA_RUNTIME_RE.fullmatch(runtime):
+        errors.append(
+            f"lambda_pipeline_runtime: {runtime!r} is not a current Python runtime of Lambda. Use python3.13 "
+            "(or python3.12, python3.14)."
+        )
+    limits = {"lambda_pipeline_memory_mb": (128, 10240), "lambda_pipeline_timeout_seconds": (1, 900)}
+    for name, (low, high) in limits.items():
+        raw = config.get(name, low)
+        value = as_int(raw)
+        if value is None or not low <= value <= high:
+            errors.append(f"{name}: {raw!r} is not a whole number from {low} to {high}, the range Lambda allows.")
+    raw = config.get("lambda_pipeline_log_retention_days", 90)
+    if as_int(raw) not in LOG_RETENTION_DAYS:
+        errors.append(
+            f"lambda_pipeline_log_retention_days: {raw!r} is not a retention CloudWatch Logs offers. Use one of "
+            + ", ".join(map(str, LOG_RETENTION_DAYS))
+            + "."
+        )
+    return errors
+
+
 class FilterModule:
     """research-env preflight: single settings."""
 
     def filters(self) -> dict[str, Any]:
         return {
             "bucket_name_errors": bucket_name_errors,
+            "bucket_names_errors": bucket_names_errors,
             "run_settings_errors": check_run_settings,
         }
