@@ -59,7 +59,8 @@ def all_resources(aws: dict[str, Any], env_name: str) -> dict[str, list[str]]:
     """Every resource of the environment of any type research-env creates: the network types
     above, plus instances, key pairs, IAM roles and instance profiles (under the environment's
     path), EFS file systems, tagged buckets, SSM parameters under the environment's path (its
-    generated secrets), and KMS keys not yet pending deletion."""
+    generated secrets), the image pipeline's function (by its tags) and log groups (by their name), and
+    KMS keys not yet pending deletion."""
     ec2, iam, efs, s3, kms, ssm = aws["ec2"], aws["iam"], aws["efs"], aws["s3"], aws["kms"], aws["ssm"]
     flt = env_filter(env_name)
     found = network_resources(ec2, env_name)
@@ -89,6 +90,19 @@ def all_resources(aws: dict[str, Any], env_name: str) -> dict[str, list[str]]:
             )
             for p in page["Parameters"]
         ],
+        "lambda_function": [
+            f["FunctionName"]
+            for f in aws["lambda"].list_functions()["Functions"]
+            if aws["lambda"].list_tags(Resource=f["FunctionArn"])["Tags"].get("Environment") == env_name
+        ]
+        if "lambda" in aws
+        else [],
+        "log_group": [
+            g["logGroupName"]
+            for g in aws["logs"].describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{env_name}-")["logGroups"]
+        ]
+        if "logs" in aws
+        else [],
         "kms_key": [
             k["KeyId"]
             for k in kms.list_keys()["Keys"]

@@ -51,7 +51,9 @@ def ec2(emulator_env: dict[str, str]):
 @pytest.fixture(scope="session")
 def aws(emulator_env: dict[str, str]) -> dict:
     """boto3 clients of the emulator, by service name."""
-    return {name: client(name, emulator_env) for name in ("ec2", "iam", "efs", "s3", "kms", "sts", "ssm")}
+    return {
+        name: client(name, emulator_env) for name in ("ec2", "iam", "efs", "s3", "kms", "sts", "ssm", "lambda", "logs")
+    }
 
 
 @pytest.fixture(scope="session")

@@ -564,3 +564,58 @@ def test_only_parameters_under_the_environments_path_are_deleted():
     assert [(p["id"], p["name"]) for p in plan if p["type"] == "ssm_parameter"] == [
         ("/research-env/e/vpn/openvpn", "vpn/openvpn")
     ]
+
+
+def pipeline(found: dict, *, fn_tags: dict | None = None, group_tags: dict | None = None) -> dict:
+    """The image pipeline as discovery finds it: amazon.aws.lambda_info snake-cases the tag keys."""
+    snaked = {"environment": "e", "managed_by": "research-env", "role": "lambda"} if fn_tags is None else fn_tags
+    found.update(
+        pipeline_input_bucket="e-pipeline-in-1",
+        lambda_function="e-image-pipeline",
+        lambda_log_group="/aws/lambda/e-image-pipeline",
+        lambda_functions=[
+            {"function_name": "e-image-pipeline", "runtime": "python3.13", "tags": snaked},
+            {"function_name": "someone-elses", "runtime": "python3.12", "tags": {"environment": "x"}},
+        ],
+        log_groups=[{"log_group_name": "/aws/lambda/e-image-pipeline", "stored_bytes": 10, "tags": group_tags or {}}],
+    )
+    found["buckets"] = [*found.get("buckets", []), bucket("e-pipeline-in-1"), bucket("e-pipeline-out-1")]
+    return found
+
+
+def test_the_pipeline_goes_trigger_first_then_function_log_group_role_and_buckets_last():
+    found = pipeline(environment())
+    found["iam_roles"] = [*found.get("iam_roles", []), {"role_name": "e-image-pipeline", "path": "/research-env/e/"}]
+    plan = [(p["type"], p["id"]) for p in f.teardown_analysis(found, True)["plan"]]
+    steps = [
+        ("bucket_notification", "e-pipeline-in-1"),
+        ("lambda_function", "e-image-pipeline"),
+        ("log_group", "/aws/lambda/e-image-pipeline"),
+        ("iam_role", "e-image-pipeline"),
+        ("bucket", "e-pipeline-in-1"),
+        ("bucket", "e-pipeline-out-1"),
+    ]
+    assert [p for p in plan if p in steps] == steps
+    assert ("lambda_function", "someone-elses") not in plan
+
+
+def test_a_function_without_the_environments_tags_is_not_deleted():
+    found = pipeline(environment(), fn_tags={"environment": "e"})
+    plan = f.teardown_analysis(found, True)["plan"]
+    assert [p for p in plan if p["type"] == "lambda_function"] == []
+    # Its log group carries the function's name, research-env's own: it goes (Lambda makes it untagged).
+    assert [p["id"] for p in plan if p["type"] == "log_group"] == ["/aws/lambda/e-image-pipeline"]
+
+
+def test_data_in_a_pipeline_bucket_is_refused_without_destroy_data():
+    found = pipeline(environment())
+    found["bucket_contents"] = [*found.get("bucket_contents", []), contents("e-pipeline-out-1", versions=2)]
+    refusals = f.teardown_analysis(found, False)["refusals"]
+    assert any(r.startswith("bucket e-pipeline-out-1: 2 object versions") for r in refusals), refusals
+
+
+def test_no_trigger_to_remove_when_the_input_bucket_is_not_the_environments():
+    found = pipeline(environment())
+    found["buckets"] = [b for b in found["buckets"] if b["name"] != "e-pipeline-in-1"]
+    plan = f.teardown_analysis(found, True)["plan"]
+    assert [p for p in plan if p["type"] == "bucket_notification"] == []

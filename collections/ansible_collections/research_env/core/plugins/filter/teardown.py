@@ -157,12 +157,41 @@ class Analysis(NetworkChecks, DataChecks):
         for res in found.get("iam_roles", []):
             if res["role_name"] not in elsewhere:
                 self.add("iam_role", res["role_name"], res)
+        self.pipeline()
         # The generated secrets (SSM SecureString parameters) under the environment's path: that path
         # is research-env's own, as the IAM path is.
         prefix = f"/research-env/{self.env_tags['Environment']}/"
         for name in sorted(found.get("ssm_parameters", [])):
             if isinstance(name, str) and name.startswith(prefix):
                 self.plan.append({"type": "ssm_parameter", "id": name, "name": name[len(prefix) :]})
+
+    def pipeline(self) -> None:
+        """The image pipeline (lambda_pipeline): its function by its tags; its log group by its tags or
+        its name (Lambda itself makes the group, untagged, when it is missing; the function's name is
+        research-env's own); the trigger on the input bucket when that bucket is the environment's (it
+        goes first, so that nothing starts the function while the rest is deleted)."""
+        found = self.found
+        for fn in found.get("lambda_functions", []):
+            # amazon.aws.lambda_info snake-cases the tag keys (Environment -> environment, ManagedBy -> managed_by).
+            tags = fn.get("tags") or {}
+            tags = {"Environment": tags.get("environment"), "ManagedBy": tags.get("managed_by"), **tags}
+            if self.ours({"tags": tags}):
+                self.add("lambda_function", fn["function_name"], fn, details={"runtime": fn.get("runtime")})
+        for group in found.get("log_groups", []):
+            name = group.get("log_group_name")
+            if name and (self.ours(group) or name == found.get("lambda_log_group")):
+                self.add(
+                    "log_group",
+                    name,
+                    {"name": name},
+                    details={
+                        "stored_bytes": group.get("stored_bytes"),
+                        "retention_days": group.get("retention_in_days"),
+                    },
+                )
+        bucket = found.get("pipeline_input_bucket")
+        if bucket and any(self.ours(b) and b.get("name") == bucket for b in found.get("buckets", [])):
+            self.plan.append({"type": "bucket_notification", "id": bucket, "name": found.get("lambda_function", "")})
 
     def run(self) -> dict[str, Any]:
         self.network()

@@ -9,10 +9,14 @@ from typing import Any
 
 # Teardown order: what depends on a resource goes before it. Instances first (their network
 # interfaces hold subnets and groups, their roles hold profiles); NAT gateways before the Elastic
-# IPs they use; rules that make groups refer to each other in a cycle before any group; the bucket
-# and the KMS key last, after everything that could still write with them.
+# IPs they use; the image pipeline's trigger before its function, the function before its log group
+# and role; rules that make groups refer to each other in a cycle before any group; the buckets and
+# the KMS key last, after everything that could still write with them.
 TEARDOWN_ORDER = (
     "instance",
+    "bucket_notification",
+    "lambda_function",
+    "log_group",
     "nat_gateway",
     "elastic_ip",
     "key_pair",
