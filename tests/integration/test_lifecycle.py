@@ -531,6 +531,14 @@ class TestLifecycle:
         left = sorted(p["Name"] for p in ssm.describe_parameters()["Parameters"] if p["Name"].startswith(prefix))
         assert left == [prefix + "_csrf_key", prefix + "admin"]
         assert all(ssm.get_parameter(Name=n, WithDecryption=True)["Parameter"]["Value"] == values[n] for n in left)
+        # And again: one read finds everything as it should be, so nothing is made or deleted.
+        run = run_playbook(
+            "site.yml", "--limit", "localhost", "--tags", "filegator",
+            extra_vars=env_vars(ssh_key, research_team=gone), env=emulator_env,
+        )  # fmt: skip
+        assert run.rc == 0, run.explain()
+        for task in ("Generate the ones that do not exist yet", "Delete the ones of members who left"):
+            assert re.search(rf"TASK \[Secrets \| {task}[^\]]*\][ *]*\nskipping: \[localhost\]", run.output), task
 
     def test_filegator_backup_may_write_files_and_nothing_else(self, built, aws, emulator_env, ssh_key):
         """filegator_backup: true gives the filegator host's role one inline policy: list and write the
