@@ -42,6 +42,9 @@ case "$action" in
     # (scripts/filegator-image.sh), saved to a tarball the filegator_docker role loads.
     RESEARCH_ENV_FILEGATOR_ARCHIVE=$(scripts/filegator-image.sh --save | tail -n 1)
     export RESEARCH_ENV_FILEGATOR_ARCHIVE
+    # The image pipeline's function runs in Docker, started by the emulator: a stand-in of AWS's
+    # Python 3.13 runtime (scripts/lambda-image.sh), which scripts/moto_server.py names.
+    scripts/lambda-image.sh
     python scripts/emulator.py start --host "$(bridge_address)" >/dev/null
     eval "$(python scripts/emulator.py env)"
     echo "lab: AWS emulator (moto server) at $AWS_ENDPOINT_URL; its state and the lab key are in $state"

@@ -116,7 +116,7 @@ def emulator_clients() -> dict:
         "aws_access_key_id": "testing",
         "aws_secret_access_key": "testing",
     }
-    return {name: boto3.client(name, **kw) for name in ("ec2", "s3", "iam", "kms", "efs", "ssm")}
+    return {name: boto3.client(name, **kw) for name in ("ec2", "s3", "iam", "kms", "efs", "ssm", "lambda", "logs")}
 
 
 def notebook(code: str) -> str:
@@ -417,6 +417,46 @@ def test_publishing_flow_reaches_voila_and_nothing_else_does(lab: Lab):
     assert status == 404
     served = docker("exec", voila, "find", "/", "-xdev", "-name", private, check=False).stdout
     assert served.strip() == "", f"the unpublished notebook reached the Voila host: {served}"
+
+
+# The example notebook's code cells, run in order in one namespace by the kernels' Python (the venv's),
+# as the Jupyter service's user with the service's own environment: what a researcher's kernel does.
+RUN_NOTEBOOK = """
+import json, sys
+namespace = {}
+for cell in json.load(open(sys.argv[1]))["cells"]:
+    if cell["cell_type"] == "code":
+        exec("".join(cell["source"]), namespace)
+"""
+
+
+def test_an_image_uploaded_from_jupyter_comes_back_processed(lab: Lab):
+    jupyter = lab.host("jupyter")["name"]
+    example = f"{JUPYTER_ROOT}/notebooks/image-pipeline.ipynb"
+    started = time.monotonic()
+    run = docker(
+        "exec", jupyter, "sh", "-c",
+        "set -a && . /etc/jupyter/environment && set +a && cd /srv/jupyter && "
+        f"HOME=/srv/jupyter exec runuser -u jupyter -- /opt/jupyter/venv/bin/python -c '{RUN_NOTEBOOK}' {example}",
+        check=False, timeout=180,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert time.monotonic() - started < 90, "the result took more than a minute to appear"
+    # What the notebook uploaded, and what the function wrote, read back from the emulator.
+    clients = emulator_clients()
+    s3, logs = clients["s3"], clients["logs"]
+    uploads = s3.list_objects_v2(Bucket=lab.summary["lambda_pipeline"]["input_bucket"], Prefix="uploads/")["Contents"]
+    source = max(uploads, key=lambda o: o["LastModified"])["Key"]
+    result = source.removesuffix(".png") + "-processed.png"
+    assert result in run.stdout, run.stdout
+    body = s3.get_object(Bucket=lab.summary["lambda_pipeline"]["input_bucket"], Key=source)["Body"].read()
+    out = s3.get_object(Bucket=lab.summary["lambda_pipeline"]["output_bucket"], Key=result)
+    assert out["Body"].read() == body and body.startswith(b"\x89PNG")
+    assert out["ServerSideEncryption"] == "aws:kms"
+    # The run is in the function's log group, with the key it processed.
+    group = "/aws/lambda/lab-image-pipeline"
+    events = logs.filter_log_events(logGroupName=group)["events"]
+    assert any(source in e["message"] for e in events), [e["message"] for e in events][-20:]
 
 
 @pytest.fixture(scope="module")
