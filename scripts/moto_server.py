@@ -30,10 +30,10 @@ on AWS. Each is restored with AWS's own message:
   the ACL behind); peering connections do not block (AWS deletes them with the VPC, except a
   cross-account request that awaits acceptance, which one account cannot hold here).
 - DeleteSubnet while a network interface (an instance's, a NAT gateway's, an EFS mount target's,
-  an interface endpoint's, a hand-made one) or a NAT gateway not deleted is in the subnet: "The
-  subnet 'subnet-0123' has dependencies and cannot be deleted."
-- DeleteSecurityGroup while a network interface or an interface endpoint uses the group, or a rule
-  of another group (ingress or egress) refers to it: "resource sg-0123 has a dependent object". A
+  an interface endpoint's, a hand-made one), a NAT gateway not deleted or a Client VPN endpoint's
+  association is in the subnet: "The subnet 'subnet-0123' has dependencies and cannot be deleted."
+- DeleteSecurityGroup while a network interface, an interface endpoint or a Client VPN endpoint uses the
+  group, or a rule of another group (ingress or egress) refers to it: "resource sg-0123 has a dependent object". A
   group's rules that refer to itself do not hold it.
 - DetachInternetGateway while the VPC has mapped public addresses (an Elastic IP associated with a
   network interface in it, or an auto-assigned public IP): "Network vpc-0123 has some mapped public
@@ -67,6 +67,13 @@ moto asks the Docker engine for its own container's address; the emulator runs b
 drives, so functions reach it as host.docker.internal (host-gateway) always. An Invoke
 without a payload passes the event {}, as on AWS (moto passed the string "{}").
 
+AWS Client VPN, which moto lacks (every call was NotImplementedError), is added by emulator_client_vpn.py:
+endpoints, target network associations with their automatic route, authorization rules, routes, the exported
+OpenVPN profile and client certificate revocation lists, with AWS's answers and refusals (its docstring lists
+them), tags on cvpn-endpoint-* ids, and state per account and region that moto's reset clears. The same file
+makes ACM's GetCertificate return an imported certificate's chain as imported (moto added a fake AWS root CA,
+so community.aws.acm_certificate re-imported on every run) and keeps a certificate's tags on a re-import.
+
 The images moto offers are replaced by emulator-amis.json: stand-ins for the Canonical Ubuntu and
 Amazon Linux images AWS lists (moto ships only old ones), so the AMI lookup runs as on AWS.
 """
@@ -94,6 +101,7 @@ os.environ.setdefault("MOTO_DOCKER_LAMBDA_IMAGE", os.environ.get("RESEARCH_ENV_L
 
 
 import docker.errors
+import emulator_client_vpn
 from moto import settings as moto_settings
 from moto.awslambda.models import LambdaFunction, _DockerDataVolumeContext, _DockerDataVolumeLayerContext
 from moto.core.responses import ActionResult
@@ -116,6 +124,8 @@ from moto.server import main
 # Mutated in place: moto's tag code holds a reference to this very dict.
 ec2_utils.EC2_PREFIX_TO_RESOURCE["nat"] = "natgateway"
 ec2_utils.EC2_PREFIX_TO_RESOURCE["eipalloc"] = "elastic-ip"
+
+emulator_client_vpn.install()
 
 
 def _with_return(update):  # noqa: ANN001, ANN202 - wraps moto's own response method
@@ -284,8 +294,10 @@ _delete_subnet = EC2Backend.delete_subnet
 
 def _delete_subnet_unless_held(self: EC2Backend, subnet_id: str) -> Any:
     self.get_subnet(subnet_id)
-    held = any(eni.subnet is not None and eni.subnet.id == subnet_id for eni in self.enis.values()) or any(
-        nat.subnet_id == subnet_id and nat.state != "deleted" for nat in self.nat_gateways.values()
+    held = (
+        any(eni.subnet is not None and eni.subnet.id == subnet_id for eni in self.enis.values())
+        or any(nat.subnet_id == subnet_id and nat.state != "deleted" for nat in self.nat_gateways.values())
+        or emulator_client_vpn.holds_subnet(self, subnet_id)
     )
     if held:
         raise DependencyViolationError(f"The subnet '{subnet_id}' has dependencies and cannot be deleted.")
@@ -305,6 +317,8 @@ def _group_is_used(backend: EC2Backend, group_id: str) -> bool:
     if any(
         ep.state != "deleted" and group_id in (ep.security_group_ids or []) for ep in backend.vpc_end_points.values()
     ):
+        return True
+    if emulator_client_vpn.uses_group(backend, group_id):
         return True
     groups = itertools.chain.from_iterable(by_id.values() for by_id in backend.groups.values())
     return any(
