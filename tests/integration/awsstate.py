@@ -103,6 +103,12 @@ def all_resources(aws: dict[str, Any], env_name: str) -> dict[str, list[str]]:
         ]
         if "logs" in aws
         else [],
+        "client_vpn_endpoint": [
+            e["ClientVpnEndpointId"]
+            for e in ec2.describe_client_vpn_endpoints(Filters=flt)["ClientVpnEndpoints"]
+            if e["Status"]["Code"] != "deleted"
+        ],
+        "acm_certificate": _acm_certificates(aws["acm"], env_name) if "acm" in aws else [],
         "kms_key": [
             k["KeyId"]
             for k in kms.list_keys()["Keys"]
@@ -123,3 +129,12 @@ def _bucket_is_env(s3: Any, name: str, env_name: str) -> bool:
     except s3.exceptions.ClientError:
         return False
     return {t["Key"]: t["Value"] for t in tagset}.get("Environment") == env_name
+
+
+def _acm_certificates(acm: Any, env_name: str) -> list[str]:
+    found = []
+    for cert in acm.list_certificates()["CertificateSummaryList"]:
+        tagset = acm.list_tags_for_certificate(CertificateArn=cert["CertificateArn"])["Tags"]
+        if {t["Key"]: t.get("Value") for t in tagset}.get("Environment") == env_name:
+            found.append(cert["CertificateArn"])
+    return found

@@ -52,7 +52,8 @@ def ec2(emulator_env: dict[str, str]):
 def aws(emulator_env: dict[str, str]) -> dict:
     """boto3 clients of the emulator, by service name."""
     return {
-        name: client(name, emulator_env) for name in ("ec2", "iam", "efs", "s3", "kms", "sts", "ssm", "lambda", "logs")
+        name: client(name, emulator_env)
+        for name in ("ec2", "iam", "efs", "s3", "kms", "sts", "ssm", "lambda", "logs", "acm")
     }
 
 

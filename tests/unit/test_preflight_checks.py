@@ -135,6 +135,7 @@ def test_default_configuration_is_clean(pubkey):
         ({"vpn_provider": "openvpn", "client_vpn_cidr": "10.100.0.0/30"}, "client_vpn_cidr: /30"),
         ({"vpn_provider": "openvpn", "client_vpn_cidr": None}, "client_vpn_cidr: None"),
         ({"vpn_provider": "client_vpn", "client_vpn_cidr": "10.100.0.0/24"}, "client_vpn_cidr: /24"),
+        ({"vpn_provider": "client_vpn", "client_vpn_valid_days": 0}, "client_vpn_valid_days: 0"),
         ({"vpn_provider": "openvpn", "instances__vpn__subnet": "research"}, "instances.vpn.subnet:"),
         # The image pipeline's settings are judged only when it is on.
         ({"lambda_pipeline": "maybe"}, "lambda_pipeline: 'maybe' is not true or false"),

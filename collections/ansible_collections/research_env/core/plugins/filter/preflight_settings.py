@@ -102,6 +102,13 @@ def check_run_settings(config: dict[str, Any]) -> list[str]:
             f"teardown_key_scan_limit: {config.get('teardown_key_scan_limit')!r} is not a whole number of object "
             "versions (0 or more). Set one, e.g. 100000."
         )
+    if config.get("vpn_provider") == "client_vpn":
+        days = as_int(config.get("client_vpn_valid_days", 825))
+        if days is None or not 1 <= days <= 3650:
+            errors.append(
+                f"client_vpn_valid_days: {config.get('client_vpn_valid_days')!r} is not a number of days from 1 to "
+                "3650. Set one (825, the default, is a little over two years)."
+            )
     errors += _price_errors("cost_hourly_usd", config.get("cost_hourly_usd", {"t3.small": 0.0208}))
     errors += _price_errors("cost_gb_month_usd", config.get("cost_gb_month_usd", {"gp3": 0.08}))
     return errors

@@ -33,9 +33,13 @@ def cost_estimate(
     hourly: dict[str, float],
     volume_gb: int = 0,
     gb_month: float = 0.0,
+    client_vpn_associations: int = 0,
+    client_vpn_connections: int = 0,
 ) -> dict[str, Any]:
     """What the environment costs while it runs, from list prices: instances (running ones), NAT
-    gateways, public IPv4 addresses (AWS bills each one), and EBS volumes a month. Types without
+    gateways, public IPv4 addresses (AWS bills each one), Client VPN associations and connections
+    (AWS bills each association-hour and each connection-hour; `client_vpn_connections` is how many
+    members are connected at once, all of them by default), and EBS volumes a month. Types without
     a price are named in `unpriced` rather than counted as free."""
     items: dict[str, int] = {}
     per_hour = 0.0
@@ -57,6 +61,16 @@ def cost_estimate(
     if public_ips:
         items["public_ipv4"] = public_ips
         per_hour += public_ips * float(hourly.get("public_ipv4", 0))
+    for name, count in (
+        ("client_vpn_association", client_vpn_associations),
+        ("client_vpn_connection", client_vpn_connections),
+    ):
+        if count:
+            items[name] = count
+            if name in hourly:
+                per_hour += count * float(hourly[name])
+            else:
+                unpriced.append(name)
     monthly = per_hour * 730 + volume_gb * gb_month
     return {
         "hourly_usd": round(per_hour, 4),

@@ -158,6 +158,7 @@ class Analysis(NetworkChecks, DataChecks):
             if res["role_name"] not in elsewhere:
                 self.add("iam_role", res["role_name"], res)
         self.pipeline()
+        self.client_vpn()
         # The generated secrets (SSM SecureString parameters) under the environment's path: that path
         # is research-env's own, as the IAM path is.
         prefix = f"/research-env/{self.env_tags['Environment']}/"
@@ -192,6 +193,34 @@ class Analysis(NetworkChecks, DataChecks):
         bucket = found.get("pipeline_input_bucket")
         if bucket and any(self.ours(b) and b.get("name") == bucket for b in found.get("buckets", [])):
             self.plan.append({"type": "bucket_notification", "id": bucket, "name": found.get("lambda_function", "")})
+
+    def client_vpn(self) -> None:
+        """vpn_provider client_vpn: the endpoint by its tags (the module removes its routes, authorization rules
+        and associations first, in that order; the record lists them), then its certificates in ACM by their
+        tags."""
+        for ep in self.found.get("client_vpn_endpoints", []):
+            if not self.ours(ep):
+                continue
+            details = {
+                "associations": [
+                    f"{n.get('association_id')} ({n.get('target_network_id')})" for n in ep.get("target_networks") or []
+                ],
+                "authorization_rules": [r.get("destination_cidr") for r in ep.get("authorization_rules") or []],
+                "routes": [
+                    f"{r.get('destination_cidr')} via {r.get('target_subnet')} ({r.get('origin')})"
+                    for r in ep.get("routes") or []
+                ],
+                "dns_name": ep.get("dns_name"),
+            }
+            self.add("client_vpn_endpoint", ep["client_vpn_endpoint_id"], ep, details=details)
+        for cert in self.found.get("acm_certificates", []):
+            if self.ours(cert):
+                self.add(
+                    "acm_certificate",
+                    cert["certificate_arn"],
+                    cert,
+                    details={"domain_name": cert.get("domain_name"), "not_after": str(cert.get("not_after") or "")},
+                )
 
     def run(self) -> dict[str, Any]:
         self.network()

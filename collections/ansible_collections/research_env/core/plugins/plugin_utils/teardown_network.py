@@ -32,6 +32,20 @@ class NetworkChecks:
                 explained |= {t.get("network_interface_id") for t in fs.get("mount_targets") or []}
         for endpoint in self.our_endpoints:
             explained |= set(endpoint.get("network_interface_ids") or [])
+        # A Client VPN endpoint's interfaces (requester-managed, in its associated subnets) go with it.
+        cvpn_subnets = {
+            n.get("target_network_id")
+            for ep in self.found.get("client_vpn_endpoints", [])
+            if self.ours(ep)
+            for n in ep.get("target_networks") or []
+        }
+        for eni in self.found.get("network_interfaces", []):
+            if (
+                eni.get("requester_managed")
+                and eni.get("subnet_id") in cvpn_subnets
+                and "clientvpn" in (eni.get("description") or "").replace(" ", "").lower()
+            ):
+                explained.add(id_of(eni, "network_interface_id", "id"))
         for eni in self.found.get("network_interfaces", []):
             eid = id_of(eni, "network_interface_id", "id")
             if eid in explained or not self.in_vpc(eni) or state_of(eni) in GONE_STATES:

@@ -9,11 +9,15 @@ from typing import Any
 
 # Teardown order: what depends on a resource goes before it. Instances first (their network
 # interfaces hold subnets and groups, their roles hold profiles); NAT gateways before the Elastic
-# IPs they use; the image pipeline's trigger before its function, the function before its log group
-# and role; rules that make groups refer to each other in a cycle before any group; the buckets and
-# the KMS key last, after everything that could still write with them.
+# IPs they use; the Client VPN endpoint (its routes, rules and associations with it) before its
+# certificate in ACM and before the subnet and group it uses; the image pipeline's trigger before
+# its function, the function before its log group and role; rules that make groups refer to each
+# other in a cycle before any group; the buckets and the KMS key last, after everything that could
+# still write with them.
 TEARDOWN_ORDER = (
     "instance",
+    "client_vpn_endpoint",
+    "acm_certificate",
     "bucket_notification",
     "lambda_function",
     "log_group",
