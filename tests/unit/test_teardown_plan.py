@@ -619,3 +619,53 @@ def test_no_trigger_to_remove_when_the_input_bucket_is_not_the_environments():
     found["buckets"] = [b for b in found["buckets"] if b["name"] != "e-pipeline-in-1"]
     plan = f.teardown_analysis(found, True)["plan"]
     assert [p for p in plan if p["type"] == "bucket_notification"] == []
+
+
+def client_vpn(found: dict, tags: dict | None = None) -> dict:
+    """vpn_provider client_vpn as discovery finds it (client_vpn_endpoint_info, acm_certificate_info)."""
+    found["client_vpn_endpoints"] = [
+        {
+            "client_vpn_endpoint_id": "cvpn-endpoint-1",
+            "tags": tagged(Name="e-client-vpn") if tags is None else tags,
+            "dns_name": "*.cvpn-endpoint-1.prod.clientvpn.us-east-1.amazonaws.com",
+            "target_networks": [{"association_id": "cvpn-assoc-1", "target_network_id": "subnet-d"}],
+            "authorization_rules": [{"destination_cidr": "10.0.3.0/24"}],
+            "routes": [{"destination_cidr": "10.0.0.0/16", "target_subnet": "subnet-d", "origin": "associate"}],
+        }
+    ]
+    found["acm_certificates"] = [
+        {"certificate_arn": "arn:aws:acm:us-east-1:1:certificate/s", "domain_name": "e.client-vpn", "tags": tagged()},
+        {"certificate_arn": "arn:aws:acm:us-east-1:1:certificate/other", "tags": {"Environment": "x"}},
+    ]
+    # Its interface in the dmz subnet, requester-managed, as AWS makes it.
+    found["network_interfaces"].append(
+        {
+            "id": "eni-cvpn",
+            "vpc_id": "vpc-1",
+            "subnet_id": "subnet-d",
+            "requester_managed": True,
+            "description": "ClientVPN Endpoint resource",
+            "attachment": None,
+        }
+    )
+    return found
+
+
+def test_the_client_vpn_endpoint_goes_before_its_certificate_and_the_network():
+    result = f.teardown_analysis(client_vpn(environment()), True)
+    plan = [(p["type"], p["id"]) for p in result["plan"]]
+    endpoint = plan.index(("client_vpn_endpoint", "cvpn-endpoint-1"))
+    certificate = plan.index(("acm_certificate", "arn:aws:acm:us-east-1:1:certificate/s"))
+    assert endpoint < certificate < plan.index(("subnet", "subnet-d"))
+    assert ("acm_certificate", "arn:aws:acm:us-east-1:1:certificate/other") not in plan
+    details = next(p for p in result["plan"] if p["type"] == "client_vpn_endpoint")["details"]
+    assert details["associations"] == ["cvpn-assoc-1 (subnet-d)"]
+    assert details["authorization_rules"] == ["10.0.3.0/24"]
+    # Its own interface is explained by it, not a blocker.
+    assert result["blockers"] == []
+
+
+def test_a_client_vpn_endpoint_of_someone_else_is_left_alone_and_its_interface_blocks():
+    result = f.teardown_analysis(client_vpn(environment(), tags={"Name": "theirs"}), True)
+    assert [p for p in result["plan"] if p["type"] == "client_vpn_endpoint"] == []
+    assert [b["id"] for b in result["blockers"]] == ["eni-cvpn"]
