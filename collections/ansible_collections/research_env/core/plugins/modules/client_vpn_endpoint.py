@@ -265,6 +265,8 @@ class Endpoint:
         self.counter = CallCounter()
         self.ec2 = self.counter.watch(module.client("ec2", retry_decorator=AWSRetry.jittered_backoff()))
         self.changes: list[str] = []
+        # What converge read of an existing endpoint: when nothing changed it is the result as it is.
+        self.read: tuple[dict[str, Any], dict[str, list[dict[str, Any]]]] | None = None
 
     # -- reading
 
@@ -416,6 +418,7 @@ class Endpoint:
         else:
             eid = endpoint["ClientVpnEndpointId"]
             parts = self.parts(eid)
+            self.read = (endpoint, parts)
             modifications = endpoint_modifications(endpoint, want)
             if modifications:
                 self.do(f"modify endpoint ({', '.join(sorted(modifications))})", "modify_client_vpn_endpoint",
@@ -485,9 +488,14 @@ class Endpoint:
         parts: dict[str, list[dict[str, Any]]] = {"networks": [], "rules": [], "routes": []}
         configuration = None
         if eid and eid.startswith("cvpn-endpoint-"):
-            described = self.paged("describe_client_vpn_endpoints", "ClientVpnEndpoints", ClientVpnEndpointIds=[eid])
-            endpoint = described[0] if described else None
-            parts = self.parts(eid)
+            if self.read is not None and not self.changes:
+                endpoint, parts = self.read
+            else:
+                described = self.paged(
+                    "describe_client_vpn_endpoints", "ClientVpnEndpoints", ClientVpnEndpointIds=[eid]
+                )
+                endpoint = described[0] if described else None
+                parts = self.parts(eid)
             if not self.module.check_mode:
                 configuration = self.ec2.export_client_vpn_client_configuration(
                     aws_retry=True, ClientVpnEndpointId=eid
