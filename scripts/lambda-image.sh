@@ -33,6 +33,7 @@ for name in "$image" "$helper"; do
   esac
 done
 
+# An image that does not exist has no label: empty, so it is built (inspect fails for it, not the script).
 label() { docker image inspect --format '{{ index .Config.Labels "research-env.recipe" }}' "$1" 2>/dev/null || true; }
 
 if [ "$(label "$image")" = "$recipe" ] && [ "$(label "$helper")" = "$recipe" ]; then
@@ -42,9 +43,11 @@ fi
 
 started=$SECONDS
 # The images this build replaces: removed at the end unless the build gave the same ones back.
+# None yet on a first build: inspect fails for a missing image, and that is not an error here.
 old_ids=$(docker image inspect --format '{{.Id}}' "$helper" "$image" 2>/dev/null || true)
 ctx=$(mktemp -d /tmp/research-env-lambda.XXXXXX)
 root='' rootfs=''
+# Clean-up on any exit: the intermediate rootfs image may not exist (yet), which is fine.
 trap 'rm -rf "$ctx" ${root:+"$root"}; [ -z "$rootfs" ] || docker image rm "$rootfs" >/dev/null 2>&1 || true' EXIT
 
 if [ "$(label "$image")" != "$recipe" ]; then
@@ -316,6 +319,7 @@ if ! docker build -q --force-rm -t "$helper" "$helper_ctx" >"$ctx/helper-build.l
 fi
 
 new_ids=$(docker image inspect --format '{{.Id}}' "$helper" "$image")
+# The images replaced go; one still used by a container (a lab function running) stays, untagged.
 for id in $old_ids; do
   grep -qx "$id" <<<"$new_ids" || docker image rm "$id" >/dev/null 2>&1 || true
 done
