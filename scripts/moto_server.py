@@ -73,6 +73,7 @@ OpenVPN profile and client certificate revocation lists, with AWS's answers and 
 them), tags on cvpn-endpoint-* ids, and state per account and region that moto's reset clears. The same file
 makes ACM's GetCertificate return an imported certificate's chain as imported (moto added a fake AWS root CA,
 so community.aws.acm_certificate re-imported on every run) and keeps a certificate's tags on a re-import.
+AWS Budgets' UpdateBudget and subscriber calls (moto lacks them) and AWS's limits are added by emulator_budgets.py.
 
 The images moto offers are replaced by emulator-amis.json: stand-ins for the Canonical Ubuntu and
 Amazon Linux images AWS lists (moto ships only old ones), so the AMI lookup runs as on AWS.
@@ -101,6 +102,7 @@ os.environ.setdefault("MOTO_DOCKER_LAMBDA_IMAGE", os.environ.get("RESEARCH_ENV_L
 
 
 import docker.errors
+import emulator_budgets
 import emulator_client_vpn
 from moto import settings as moto_settings
 from moto.awslambda.models import LambdaFunction, _DockerDataVolumeContext, _DockerDataVolumeLayerContext
@@ -108,6 +110,7 @@ from moto.core.responses import ActionResult
 from moto.ec2 import utils as ec2_utils
 from moto.ec2.exceptions import DependencyViolationError
 from moto.ec2.models import EC2Backend
+from moto.ec2.models.elastic_block_store import Volume
 from moto.ec2.models.instances import Instance
 from moto.ec2.models.nat_gateways import NatGatewayBackend
 from moto.ec2.responses.security_groups import SecurityGroups
@@ -126,6 +129,7 @@ ec2_utils.EC2_PREFIX_TO_RESOURCE["nat"] = "natgateway"
 ec2_utils.EC2_PREFIX_TO_RESOURCE["eipalloc"] = "elastic-ip"
 
 emulator_client_vpn.install()
+emulator_budgets.install()
 
 
 def _with_return(update):  # noqa: ANN001, ANN202 - wraps moto's own response method
@@ -359,6 +363,21 @@ def _detach_internet_gateway_unless_mapped(self: EC2Backend, internet_gateway_id
 
 
 EC2Backend.detach_internet_gateway = _detach_internet_gateway_unless_mapped
+
+
+# --- DescribeVolumes: every volume has a SnapshotId, "" when it was not made from a snapshot (as AWS answers;
+# moto left the key out, and amazon.aws.ec2_vol_info, which reads it unconditionally, failed) ---------------
+
+_volume_init = Volume.__init__
+
+
+def _volume_init_with_snapshot_id(self: Volume, *args: Any, **kwargs: Any) -> None:
+    _volume_init(self, *args, **kwargs)
+    if self.snapshot_id is None:
+        self.snapshot_id = ""
+
+
+Volume.__init__ = _volume_init_with_snapshot_id
 
 
 # --- What AWS cleans up and moto leaves behind (it would hold subnets, groups and gateways) ---------

@@ -940,3 +940,14 @@ def test_the_lambda_images_default_to_the_local_ones(env, image, helper):
     assert shown[0] == image
     if helper:
         assert shown[1] == helper
+
+
+def test_every_volume_has_a_snapshot_id_empty_when_made_without_one(ec2):
+    """AWS's DescribeVolumes gives SnapshotId "" for a volume not made from a snapshot (moto left the key out,
+    and amazon.aws.ec2_vol_info failed on it); a volume made from a snapshot names it."""
+    empty = ec2.create_volume(AvailabilityZone="us-east-1a", Size=8)
+    assert empty["SnapshotId"] == ""
+    snap = ec2.create_snapshot(VolumeId=empty["VolumeId"])["SnapshotId"]
+    copy = ec2.create_volume(AvailabilityZone="us-east-1a", SnapshotId=snap)
+    found = {v["VolumeId"]: v["SnapshotId"] for v in ec2.describe_volumes()["Volumes"]}
+    assert found == {empty["VolumeId"]: "", copy["VolumeId"]: snap}
