@@ -58,6 +58,12 @@ BAD = {
         "lambda_pipeline_log_retention_days: 10 is not a retention",
     ),
     "pipeline not a boolean": ({"lambda_pipeline": "maybe"}, "lambda_pipeline: 'maybe' is not true or false"),
+    "negative budget": ({"budget_monthly_usd": -5, "budget_emails": ["pi@example.org"]}, "budget_monthly_usd:"),
+    "budget alert to a bad e-mail": (
+        {"budget_monthly_usd": 100, "budget_emails": ["pi at example.org"]},
+        "budget_emails",
+    ),
+    "stop schedule not a cron expression": ({"stop_schedule": "every evening"}, "stop_schedule:"),
     "missing SSH key file": ({"ssh_public_key_file": "/nonexistent/id.pub"}, "ssh_public_key_file:"),
     "jupyter in a public subnet": (
         {"instances": {"jupyter": {"type": "t3.large", "subnet": "dmz", "eip": False, "volume_gb": 50}}},

@@ -718,8 +718,20 @@ PREFLIGHT_KEYS = [
     "configure_connect_timeout",
     "voila_public_url",
     "teardown_key_scan_limit",
-    "cost_hourly_usd",
-    "cost_gb_month_usd",
+    "cost_months",
+    "cost_compare_instance_types",
+    "cost_price_source",
+    "cost_price_cache_days",
+    "cost_prices",
+    "cost_deploy_hours_per_month",
+    "cost_vpn_hours_per_member_month",
+    "cost_lambda_requests_per_month",
+    "cost_assumed_start",
+    "budget_monthly_usd",
+    "budget_emails",
+    "stop_schedule",
+    "start_schedule",
+    "stop_schedule_roles",
 ]
 
 ODD_VALUES = [None, 0, 1, True, 1.5, "", "x\n", [], ["a"], {}, {"a": 1}, {1: 2}, [[1]]]
@@ -777,9 +789,16 @@ def test_lab_settings_are_clean(pubkey):
         ({"voila_public_url": "https://dashboards.example.org"}, "voila_public_url:"),
         ({"teardown_key_scan_limit": "lots"}, "teardown_key_scan_limit:"),
         ({"teardown_key_scan_limit": -1}, "teardown_key_scan_limit:"),
-        ({"cost_hourly_usd": [1, 2]}, "cost_hourly_usd:"),
-        ({"cost_hourly_usd": {"t3.small": "cheap"}}, "cost_hourly_usd:"),
-        ({"cost_gb_month_usd": {"gp3": -1}}, "cost_gb_month_usd:"),
+        ({"cost_prices": [1, 2]}, "cost_prices:"),
+        ({"cost_prices": {"instance_hour": {"t3.small": "cheap"}}}, "cost_prices.instance_hour.t3.small:"),
+        ({"cost_prices": {"ebs_gp3_gb_month": -1}}, "cost_prices.ebs_gp3_gb_month:"),
+        ({"cost_prices": {"gp3": 0.08}}, "cost_prices.gp3: unknown price"),
+        ({"cost_months": 0}, "cost_months:"),
+        ({"cost_price_source": "guess"}, "cost_price_source:"),
+        ({"budget_monthly_usd": -5}, "budget_monthly_usd:"),
+        ({"budget_monthly_usd": 100}, "budget_emails: empty"),
+        ({"stop_schedule": "cron(0 20 * * MON *)"}, "stop_schedule:"),
+        ({"stop_schedule": "cron(0 20 * * ? *)", "stop_schedule_roles": ["lab"]}, "stop_schedule_roles[0]:"),
     ],
 )
 def test_settings_read_after_the_infra_exists_are_checked_before(pubkey, changes, variable):
@@ -793,7 +812,9 @@ def test_settings_read_after_the_infra_exists_are_checked_before(pubkey, changes
         {"voila_public_url": "https://dashboards.example.org/"},
         {"voila_public_url": "http://127.0.0.1:28080/"},
         {"teardown_key_scan_limit": "0"},
-        {"cost_hourly_usd": {"t3.small": 0.02, "nat_gateway": 0}},
+        {"cost_prices": {"instance_hour": {"t3.small": 0.02}, "nat_gateway_hour": 0}},
+        {"stop_schedule": "cron(0 20 * * ? *)", "start_schedule": "cron(0 8 ? * MON-FRI *)"},
+        {"budget_monthly_usd": "250", "budget_emails": ["pi@example.org"]},
     ],
 )
 def test_good_run_settings(pubkey, changes):

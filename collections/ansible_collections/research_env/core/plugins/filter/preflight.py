@@ -11,7 +11,8 @@ Every pattern is applied with `fullmatch`: `re.match(r"^...$")` accepts a traili
 ("lab\n"), which AWS (or the name it ends up in) would not.
 
 Each concern is in its own file (preflight_network, preflight_admin, preflight_tags,
-preflight_instances, preflight_settings, preflight_team, preflight_ssh_key); config_errors runs them all.
+preflight_instances, preflight_settings, preflight_team, preflight_ssh_key, preflight_cost); config_errors runs
+them all.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import re
 from typing import Any
 
 from ansible_collections.research_env.core.plugins.filter.preflight_admin import check_admin_access
+from ansible_collections.research_env.core.plugins.filter.preflight_cost import check_cost
 from ansible_collections.research_env.core.plugins.filter.preflight_instances import check_instances
 from ansible_collections.research_env.core.plugins.filter.preflight_network import check_network
 from ansible_collections.research_env.core.plugins.filter.preflight_settings import (
@@ -109,6 +111,7 @@ def config_errors(config: dict[str, Any]) -> list[str]:
     errors += check_storage_and_images(config)
     errors += check_lambda_pipeline(config)
     errors += check_run_settings(config)
+    errors += check_cost(config)
     errors += check_team(config)
     errors += check_vpn_hostname(config)
     errors += check_inventory(config)

@@ -68,19 +68,6 @@ def check_storage_and_images(config: dict[str, Any]) -> list[str]:
     return errors
 
 
-def _price_errors(name: str, prices: Any) -> list[str]:
-    if not isinstance(prices, dict) or not prices:
-        return [f"{name}: {prices!r} is not a mapping of prices, e.g. {{t3.small: 0.0208}}. Write it as one."]
-    bad = sorted(
-        str(k)
-        for k, v in prices.items()
-        if not isinstance(k, str) or isinstance(v, bool) or not isinstance(v, int | float) or v < 0
-    )
-    if bad:
-        return [f"{name}: the prices of {', '.join(bad)} are not numbers of USD (0 or more). Write them as numbers."]
-    return []
-
-
 def check_run_settings(config: dict[str, Any]) -> list[str]:
     """Settings read after the infra exists (configure, summary, teardown): refused here, not there."""
     errors: list[str] = []
@@ -109,8 +96,6 @@ def check_run_settings(config: dict[str, Any]) -> list[str]:
                 f"client_vpn_valid_days: {config.get('client_vpn_valid_days')!r} is not a number of days from 1 to "
                 "3650. Set one (825, the default, is a little over two years)."
             )
-    errors += _price_errors("cost_hourly_usd", config.get("cost_hourly_usd", {"t3.small": 0.0208}))
-    errors += _price_errors("cost_gb_month_usd", config.get("cost_gb_month_usd", {"gp3": 0.08}))
     return errors
 
 
