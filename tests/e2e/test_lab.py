@@ -116,7 +116,7 @@ def emulator_clients() -> dict:
         "aws_access_key_id": "testing",
         "aws_secret_access_key": "testing",
     }
-    return {name: boto3.client(name, **kw) for name in ("ec2", "s3", "iam", "kms", "efs", "ssm", "lambda", "logs")}
+    return {name: boto3.client(name, **kw) for name in ("ec2", "s3", "iam", "kms", "efs", "ssm", "lambda", "logs", "events", "budgets")}
 
 
 def notebook(code: str) -> str:
@@ -160,7 +160,9 @@ def test_make_lab_builds_everything_and_prints_the_summary(lab: Lab):
         assert lab.summary.get(key), f"summary.json has no {key}: {lab.summary}"
     assert lab.summary["voila_url"].startswith("http://127.0.0.1:")
     assert lab.summary["jupyter_url"] == f"http://{lab.host('jupyter')['private_ip']}:8888/"
-    assert lab.summary["cost"]["items"], lab.summary["cost"]
+    # The cost report ran before the summary: its totals are in it, its files beside it.
+    assert lab.summary["cost"]["monthly_usd"] > 0 and lab.summary["cost"]["months"] == 3, lab.summary["cost"]
+    assert Path(lab.summary["cost"]["report"]).is_file()
     # The summary is printed too, with the substitutes lab mode makes.
     for text in ("Voila (public): " + lab.voila_url, "Jupyter through the vpn host: ssh", "Lab mode substitutes:"):
         assert text in lab.first_run
@@ -539,7 +541,11 @@ def test_make_lab_destroy_leaves_nothing_and_a_record(lab: Lab):
     records = ROOT / "records"
     before = set(records.glob(f"{ENV}-*.json")) if records.exists() else set()
     clients = emulator_clients()
-    assert all_resources(clients, ENV), "the check finds nothing even before the teardown"
+    before_teardown = all_resources(clients, ENV)
+    assert before_teardown, "the check finds nothing even before the teardown"
+    # lab.yml sets a budget and both idle-stop schedules: teardown must take them too.
+    assert before_teardown["budget"] == [f"research-env-{ENV}-us-east-1"], before_teardown
+    assert sorted(before_teardown["event_rule"]) == [f"{ENV}-start-hosts", f"{ENV}-stop-hosts"], before_teardown
     try:
         make("lab-destroy", "04-make-lab-destroy.log", env={"LAB_KEEP_EMULATOR": "1"})
         lab.destroyed = True

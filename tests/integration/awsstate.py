@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+ACCOUNT = "123456789012"  # moto's default account
+
 
 def tags(resource: dict[str, Any]) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in resource.get("Tags", [])}
@@ -59,8 +61,8 @@ def all_resources(aws: dict[str, Any], env_name: str) -> dict[str, list[str]]:
     """Every resource of the environment of any type research-env creates: the network types
     above, plus instances, key pairs, IAM roles and instance profiles (under the environment's
     path), EFS file systems, tagged buckets, SSM parameters under the environment's path (its
-    generated secrets), the image pipeline's function (by its tags) and log groups (by their name), and
-    KMS keys not yet pending deletion."""
+    generated secrets), the image pipeline's function (by its tags) and log groups (by their name), the
+    idle-stop rules and the budget (by their names), and KMS keys not yet pending deletion."""
     ec2, iam, efs, s3, kms, ssm = aws["ec2"], aws["iam"], aws["efs"], aws["s3"], aws["kms"], aws["ssm"]
     flt = env_filter(env_name)
     found = network_resources(ec2, env_name)
@@ -109,6 +111,17 @@ def all_resources(aws: dict[str, Any], env_name: str) -> dict[str, list[str]]:
             if e["Status"]["Code"] != "deleted"
         ],
         "acm_certificate": _acm_certificates(aws["acm"], env_name) if "acm" in aws else [],
+        # The idle-stop rules and the budget, by their names (research-env's own).
+        "event_rule": [r["Name"] for r in aws["events"].list_rules(NamePrefix=f"{env_name}-")["Rules"]]
+        if "events" in aws
+        else [],
+        "budget": [
+            b["BudgetName"]
+            for b in aws["budgets"].describe_budgets(AccountId=ACCOUNT).get("Budgets", [])
+            if b["BudgetName"].startswith(f"research-env-{env_name}-")
+        ]
+        if "budgets" in aws
+        else [],
         "kms_key": [
             k["KeyId"]
             for k in kms.list_keys()["Keys"]

@@ -53,7 +53,7 @@ def aws(emulator_env: dict[str, str]) -> dict:
     """boto3 clients of the emulator, by service name."""
     return {
         name: client(name, emulator_env)
-        for name in ("ec2", "iam", "efs", "s3", "kms", "sts", "ssm", "lambda", "logs", "acm")
+        for name in ("ec2", "iam", "efs", "s3", "kms", "sts", "ssm", "lambda", "logs", "acm", "events", "budgets")
     }
 
 

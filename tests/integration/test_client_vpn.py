@@ -97,14 +97,19 @@ class TestClientVpn:
             assert key == (pki / "issued" / f"{member}.key").read_text().strip()
             assert "<ca>" in text and (pki / "ca.crt").read_text().strip() in text
 
-    def test_the_summary_prices_the_association_and_the_connections(self, cvpn):
+    def test_the_cost_report_prices_the_association_and_the_connections(self, cvpn):
         import json
 
         summary = json.loads((ARTIFACTS / "summary.json").read_text())
         assert summary["vpn"]["client_vpn_endpoint"].startswith("cvpn-endpoint-")
-        assert summary["cost"]["items"]["client_vpn_association"] == 1
-        assert summary["cost"]["items"]["client_vpn_connection"] == 2
         assert sorted(summary["vpn"]["profiles"]) == ["alice", "bob"]
+        report = json.loads((ARTIFACTS / "cost.json").read_text())
+        items = {i["item"]: i for i in report["items"]}
+        association, connections = items["Client VPN associations"], items["Client VPN connections"]
+        assert (association["quantity"], association["hours_per_month"]) == (1, 730)
+        # Two members, 40 hours a month each (cost_vpn_hours_per_member_month), USD 0.05 a connection-hour.
+        assert connections["monthly_usd"] == round(2 * 40 * 0.05, 2)
+        assert any(i["item"] == "Client VPN associations" for i in report["now"]["items"])
 
     def test_a_rerun_changes_nothing(self, cvpn, emulator_env):
         run = run_playbook("site.yml", "--tags", "infra", extra_vars=cvpn, env=emulator_env)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from ansible_collections.research_env.core.plugins.filter.cost import cost_hosts, cost_lines
 from ansible_collections.research_env.core.plugins.filter.images import (
     image_architecture,
     image_errors,
     instance_type_errors,
 )
 from ansible_collections.research_env.core.plugins.filter.infra import enabled
-from ansible_collections.research_env.core.plugins.filter.summary import cost_estimate, hosts_summary
+from ansible_collections.research_env.core.plugins.filter.summary import hosts_summary
 
 
 def test_enabled_drops_disabled_entries_and_the_key():
@@ -48,29 +49,81 @@ def test_hosts_summary_keys_hosts_by_role_and_skips_terminated_and_untagged():
     }
 
 
-def test_cost_estimate_counts_instances_nat_and_public_addresses():
-    hosts = hosts_summary(
-        [
-            _instance("vpn", "t3.small", public="198.51.100.7"),
-            _instance("voila", "t3.small", public="198.51.100.8"),
-            _instance("jupyter", "t3.large"),
-            _instance("filegator", "t3.micro", state="stopped"),
-        ]
+def test_cost_hosts_price_what_exists_and_the_configuration_for_the_rest():
+    configured = {
+        "vpn": {"type": "t3.small", "eip": True, "volume_gb": 20},
+        "voila": {"type": "t3.small", "eip": False, "volume_gb": 20},
+        "jupyter": {"type": "t3.large", "eip": False, "volume_gb": 50},
+        "filegator": {"type": "t3.micro", "eip": False, "volume_gb": 30},
+    }
+    instances = [
+        _instance("vpn", "t3.small", public="198.51.100.7"),
+        _instance("voila", "t3.medium", public="198.51.100.8"),
+        _instance("jupyter", "t3.large", state="stopped"),
+        _instance("gone", "t3.large", state="terminated"),
+    ]
+    volumes = [
+        {"size": 80, "attachment_set": [{"instance_id": "i-jupyter"}]},
+        {"size": 20, "attachment_set": [{"instance_id": "i-jupyter"}]},
+    ]
+    hosts = {h["role"]: h for h in cost_hosts(configured, instances, volumes)}
+    assert sorted(hosts) == ["filegator", "jupyter", "voila", "vpn"]
+    # The type AWS reports (resized by hand) and the volumes measured win over the configuration.
+    assert hosts["voila"]["instance_type"] == "t3.medium" and hosts["voila"]["public_ipv4"] is True
+    assert hosts["jupyter"] == {"role": "jupyter", "instance_type": "t3.large", "volume_gb": 100,
+                                "public_ipv4": False, "running": False}  # fmt: skip
+    assert hosts["vpn"]["public_ipv4"] is True and hosts["vpn"]["running"] is True
+    # Not created yet: priced as configured, not billed now.
+    assert hosts["filegator"] == {"role": "filegator", "instance_type": "t3.micro", "volume_gb": 30,
+                                  "public_ipv4": False, "running": False}  # fmt: skip
+
+
+def test_cost_lines_print_the_totals_the_comparisons_and_the_budget():
+    report = {
+        "months": 3,
+        "price_source": "offline table (2026-12-01)",
+        "now": {"hourly_usd": 0.18},
+        "total": {"monthly_usd": 69.42, "period_usd": 208.26},
+        "items": [
+            {
+                "item": "instance",
+                "detail": "vpn (t3.small)",
+                "quantity": 1,
+                "unit": "instance-hour",
+                "unit_usd": 0.0208,
+                "monthly_usd": 15.18,
+            }
+        ],
+        "comparisons": {
+            "instance_types": [
+                {"instance_type": "t3.large", "period_usd": 208.26, "configured": True},
+                {"instance_type": "m7i.large", "period_usd": 222.03},
+            ],
+            "schedule": {
+                "stop": "cron(0 20 * * ? *)",
+                "start": "cron(0 8 ? * MON-FRI *)",
+                "roles": ["jupyter"],
+                "hours_on_per_month": 260.71,
+                "monthly_saving_usd": 43.93,
+            },
+        },
+        "unpriced": ["instance_hour/p5.48xlarge"],
+        "notes": ["Free tiers are ignored."],
+    }
+    budget = {"budget": {"budget_name": "research-env-e-us-east-1", "budget_limit": {"amount": "100.0", "unit": "USD"}}}
+    lines = cost_lines(report, budget)
+    assert lines[1] == "Now: USD 0.18 an hour. This configuration: USD 69.42 a month, USD 208.26 over 3 months."
+    assert "  instance: vpn (t3.small) 1 instance-hour x USD 0.0208 = USD 15.18 a month" in lines
+    assert "Over 3 months, jupyter on: t3.large USD 208.26 (this), m7i.large USD 222.03" in lines
+    assert any(
+        line.startswith("Idle stop (cron(0 20 * * ? *)") and "saving USD 43.93 a month" in line for line in lines
     )
-    prices = {"t3.small": 0.0208, "t3.large": 0.0832, "t3.micro": 0.0104, "nat_gateway": 0.045, "public_ipv4": 0.005}
-    cost = cost_estimate(hosts, 1, prices, volume_gb=120, gb_month=0.08)
-    # 2 x t3.small + t3.large + NAT + 3 public IPv4 (two hosts, the NAT's); the stopped host is not billed by the hour.
-    assert cost["items"] == {"t3.small": 2, "t3.large": 1, "nat_gateway": 1, "public_ipv4": 3}
-    assert cost["hourly_usd"] == pytest.approx(2 * 0.0208 + 0.0832 + 0.045 + 3 * 0.005)
-    assert cost["monthly_usd"] == pytest.approx(round(cost["hourly_usd"] * 730 + 120 * 0.08, 2), abs=0.01)
-    assert cost["unpriced"] == []
-
-
-def test_cost_estimate_names_types_it_has_no_price_for():
-    hosts = hosts_summary([_instance("jupyter", "p5.48xlarge")])
-    cost = cost_estimate(hosts, 0, {"t3.small": 0.0208})
-    assert cost["unpriced"] == ["p5.48xlarge"]
-    assert cost["items"] == {"p5.48xlarge": 1}
+    assert "Unpriced (no price known, not counted): instance_hour/p5.48xlarge" in lines
+    assert (
+        lines[-1]
+        == "Budget research-env-e-us-east-1: USD 100.00 a month, alerts at 50/90/95 % actual and 100 % forecast"
+    )
+    assert cost_lines(report, {"budget": {}})[-1] == "Budget: none (budget_monthly_usd: 0)"
 
 
 INSTANCES = {

@@ -669,3 +669,36 @@ def test_a_client_vpn_endpoint_of_someone_else_is_left_alone_and_its_interface_b
     result = f.teardown_analysis(client_vpn(environment(), tags={"Name": "theirs"}), True)
     assert [p for p in result["plan"] if p["type"] == "client_vpn_endpoint"] == []
     assert [b["id"] for b in result["blockers"]] == ["eni-cvpn"]
+
+
+def test_the_idle_stop_rules_go_first_and_the_budget_last():
+    env = environment()
+    env["schedule_rules"] = [
+        {
+            "name": "e-stop-hosts",
+            "schedule_expression": "cron(0 20 * * ? *)",
+            "state": "ENABLED",
+            "targets": [
+                {
+                    "id": "stop-hosts",
+                    "arn": "arn:aws:ssm:us-east-1:1:automation-definition/AWS-StopEC2Instance:$DEFAULT",
+                }
+            ],
+        }
+    ]
+    env["budgets"] = [
+        {
+            "budget_name": "research-env-e-us-east-1",
+            "budget_limit": {"amount": "100.0", "unit": "USD"},
+            "time_unit": "MONTHLY",
+        }
+    ]
+    plan = f.teardown_analysis(env, True)["plan"]
+    assert (plan[0]["type"], plan[0]["id"]) == ("event_rule", "e-stop-hosts")
+    assert plan[0]["details"] == {
+        "schedule": "cron(0 20 * * ? *)",
+        "state": "ENABLED",
+        "targets": ["arn:aws:ssm:us-east-1:1:automation-definition/AWS-StopEC2Instance:$DEFAULT"],
+    }
+    assert (plan[-1]["type"], plan[-1]["id"]) == ("budget", "research-env-e-us-east-1")
+    assert plan[-1]["details"] == {"limit": "100.0 USD", "time_unit": "MONTHLY"}

@@ -159,6 +159,7 @@ class Analysis(NetworkChecks, DataChecks):
                 self.add("iam_role", res["role_name"], res)
         self.pipeline()
         self.client_vpn()
+        self.schedule_and_budget()
         # The generated secrets (SSM SecureString parameters) under the environment's path: that path
         # is research-env's own, as the IAM path is.
         prefix = f"/research-env/{self.env_tags['Environment']}/"
@@ -193,6 +194,23 @@ class Analysis(NetworkChecks, DataChecks):
         bucket = found.get("pipeline_input_bucket")
         if bucket and any(self.ours(b) and b.get("name") == bucket for b in found.get("buckets", [])):
             self.plan.append({"type": "bucket_notification", "id": bucket, "name": found.get("lambda_function", "")})
+
+    def schedule_and_budget(self) -> None:
+        """The idle-stop schedule's EventBridge rules (first: nothing starts or stops a host while the rest goes)
+        and the budget (last: it watches the spending until everything else is gone; a teardown that refuses
+        keeps it). Both by their names, research-env's own (the rules cannot be tagged by their module; budget
+        names are per account and carry the project's prefix, the environment and the region). The schedule's
+        role goes with the other IAM roles under the environment's path."""
+        found = self.found
+        for rule in found.get("schedule_rules", []):
+            details = {"schedule": rule.get("schedule_expression"), "state": rule.get("state"),
+                       "targets": [t.get("arn") for t in rule.get("targets") or []]}  # fmt: skip
+            self.plan.append({"type": "event_rule", "id": rule["name"], "name": rule["name"], "details": details})
+        for budget in found.get("budgets", []):
+            limit = budget.get("budget_limit") or {}
+            details = {"limit": f"{limit.get('amount')} {limit.get('unit')}", "time_unit": budget.get("time_unit")}
+            name = budget["budget_name"]
+            self.plan.append({"type": "budget", "id": name, "name": name, "details": details})
 
     def client_vpn(self) -> None:
         """vpn_provider client_vpn: the endpoint by its tags (the module removes its routes, authorization rules

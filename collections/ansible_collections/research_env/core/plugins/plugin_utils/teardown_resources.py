@@ -15,6 +15,7 @@ from typing import Any
 # other in a cycle before any group; the buckets and the KMS key last, after everything that could
 # still write with them.
 TEARDOWN_ORDER = (
+    "event_rule",
     "instance",
     "client_vpn_endpoint",
     "acm_certificate",
@@ -39,6 +40,7 @@ TEARDOWN_ORDER = (
     "vpc",
     "bucket",
     "kms_key",
+    "budget",
 )
 # Resources of the VPC a blocker may be the environment's own with its tags removed.
 NETWORK_TYPES = (
