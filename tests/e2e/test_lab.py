@@ -116,7 +116,10 @@ def emulator_clients() -> dict:
         "aws_access_key_id": "testing",
         "aws_secret_access_key": "testing",
     }
-    return {name: boto3.client(name, **kw) for name in ("ec2", "s3", "iam", "kms", "efs", "ssm", "lambda", "logs", "events", "budgets")}
+    return {
+        name: boto3.client(name, **kw)
+        for name in ("ec2", "s3", "iam", "kms", "efs", "ssm", "lambda", "logs", "events", "budgets")
+    }
 
 
 def notebook(code: str) -> str:

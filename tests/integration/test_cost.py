@@ -126,7 +126,9 @@ class TestCost:
         assert "t3.large" in md and "|" in md
         assert (ARTIFACTS / "cost.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         # The run prints it too (the YAML callback may fold a long line).
-        assert re.search(r"This\s+configuration:\s+USD\s+[\d.,]+\s+a\s+month,\s+USD\s+[\d.,]+\s+over\s+3\s+months", env["output"])
+        assert re.search(
+            r"This\s+configuration:\s+USD\s+[\d.,]+\s+a\s+month,\s+USD\s+[\d.,]+\s+over\s+3\s+months", env["output"]
+        )
 
     def test_a_rerun_changes_nothing(self, env, emulator_env):
         run = run_playbook("site.yml", "--tags", "infra,cost", extra_vars=env["extra"], env=emulator_env)

@@ -35,18 +35,19 @@ PRICES = {
     "client_vpn_association_hour": 0.10,
     "client_vpn_connection_hour": 0.05,
     "s3_standard_gb_month": 0.023,
+    "efs_standard_gb_month": 0.30,
     "kms_key_month": 1.0,
     "lambda_million_requests": 0.20,
     "lambda_gb_second": 0.0000166667,
 }
 HOSTS = (
-    cost.Host("vpn", "t3.small", 20, public_ipv4=True, running=True),
+    cost.Host("vpn", "t3.small", 20, public_ipv4=True, running=True, eip=True),
     cost.Host("voila", "t3.small", 20, running=True),
     cost.Host("jupyter", "t3.large", 50, running=True),
     cost.Host("filegator", "t3.micro", 30, running=False),
 )
 ENV = cost.Environment(hosts=HOSTS, nat_mode="during_deploy", nat_deploy_hours_per_month=4, vpn_provider="openvpn_as")
-# The default environment by hand: 2 x t3.small, t3.large, t3.micro all month; 120 GB gp3; the vpn host's address;
+# The default environment by hand: 2 x t3.small, t3.large, t3.micro all month; 120 GB gp3; the vpn host's Elastic IP;
 # a NAT gateway and its address 4 h a month.
 BASE_MONTHLY = 2 * 0.0208 * 730 + 0.0832 * 730 + 0.0104 * 730 + 120 * 0.08 + 0.005 * 730 + (0.045 + 0.005) * 4
 # stop 20:00 every day, start 08:00 Monday to Friday: on 12 h x 5 days of the week's 168 h.
@@ -80,11 +81,39 @@ def test_ebs_by_total_gb():
     assert "hours_per_month" not in ebs
 
 
-def test_public_ipv4_every_hour_stopped_or_not():
-    hosts = (replace(HOSTS[0], running=False), replace(HOSTS[1], public_ipv4=True))
+def test_an_elastic_ip_every_hour_stopped_or_not():
+    hosts = (replace(HOSTS[0], running=False), replace(HOSTS[1], public_ipv4=True, eip=True))
     (ipv4,) = cost.public_ipv4_item(replace(ENV, hosts=hosts), PRICES)
-    assert ipv4["quantity"] == 2
+    assert ipv4["quantity"] == 2 and ipv4["detail"] == "Elastic IP of vpn, voila"
     assert ipv4["monthly_usd"] == pytest.approx(2 * 0.005 * 730)  # 7.30
+
+
+def test_a_public_address_that_is_not_an_elastic_ip_only_for_the_hosts_hours():
+    # vpn: Elastic IP, all month; voila: public subnet, all month; jupyter: public subnet, on the schedule's hours;
+    # filegator: Elastic IP on the schedule, billed all month all the same.
+    hosts = (
+        HOSTS[0],
+        replace(HOSTS[1], public_ipv4=True),
+        replace(HOSTS[2], public_ipv4=True),
+        replace(HOSTS[3], public_ipv4=True, eip=True),
+    )
+    env = replace(ENV, hosts=hosts, scheduled_roles=("jupyter", "filegator"), scheduled_hours=SCHEDULED_HOURS)
+    elastic, voila, jupyter = cost.public_ipv4_item(env, PRICES)
+    assert elastic["detail"] == "Elastic IP of vpn, filegator"
+    assert (elastic["quantity"], elastic["hours_per_month"]) == (2, 730)
+    assert elastic["monthly_usd"] == pytest.approx(2 * 730 * 0.005)  # 7.30
+    assert voila["detail"] == "public address (not an Elastic IP) of voila, while running"
+    assert (voila["hours_per_month"], voila["monthly_usd"]) == (730, pytest.approx(730 * 0.005))  # 3.65
+    assert jupyter["detail"] == "public address (not an Elastic IP) of jupyter, while running (stop schedule)"
+    assert jupyter["hours_per_month"] == pytest.approx(260.714, abs=1e-3)  # 60 h of the week's 168
+    assert jupyter["monthly_usd"] == pytest.approx(60 / 168 * 730 * 0.005)  # 1.30
+    assert cost.monthly_total([elastic, voila, jupyter]) == pytest.approx(7.30 + 3.65 + 1.3035714, abs=1e-6)
+
+
+def test_a_host_exists_when_it_runs_unless_told():
+    assert cost.Host("vpn", "t3.small", running=True).exists is True
+    assert cost.Host("vpn", "t3.small").exists is False
+    assert cost.Host("vpn", "t3.small", running=False, exists=True).exists is True
 
 
 @pytest.mark.parametrize(
@@ -144,6 +173,19 @@ def test_s3_from_measured_bytes_in_gib():
     assert empty["monthly_usd"] == 0
 
 
+def test_efs_from_measured_bytes_in_gib():
+    (efs,) = cost.efs_item(replace(ENV, efs_bytes=3 * 2**30 + 2**29), PRICES)
+    assert (efs["item"], efs["unit"], efs["quantity"]) == ("EFS", "GB-month", 3.5)
+    assert efs["monthly_usd"] == pytest.approx(3.5 * 0.30)  # 1.05
+    assert efs["detail"] == "Standard: 3758096384 bytes / 2**30" and "hours_per_month" not in efs
+    assert cost.efs_item(ENV, PRICES) == []  # no EFS measured: no item
+    assert cost.monthly(replace(ENV, efs_bytes=2**30), PRICES) == pytest.approx(BASE_MONTHLY + 0.30)
+    unpriced = {k: v for k, v in PRICES.items() if k != "efs_standard_gb_month"}
+    assert cost.unpriced(cost.line_items(replace(ENV, efs_bytes=2**30), unpriced)) == [
+        "EFS: Standard: 1073741824 bytes / 2**30 (no price efs_standard_gb_month)"
+    ]
+
+
 def test_kms_keys():
     (kms,) = cost.kms_item(replace(ENV, kms_keys=2), PRICES)
     assert kms["monthly_usd"] == pytest.approx(2 * 1.0)
@@ -194,6 +236,20 @@ def test_what_is_billed_now():
     hourly = sum(i["hourly_usd"] for i in lines)
     # vpn, voila, jupyter running (filegator stopped), the vpn host's address, one NAT gateway + address, 2 assoc.
     assert hourly == pytest.approx(0.0208 + 0.0208 + 0.0832 + 0.005 + 0.045 + 0.005 + 2 * 0.10)
+
+
+def test_billed_now_counts_the_elastic_ips_of_stopped_hosts():
+    hosts = (
+        replace(HOSTS[0], running=False, exists=True),  # vpn stopped: its Elastic IP is billed
+        replace(HOSTS[1], public_ipv4=True, running=False, exists=True),  # stopped, no Elastic IP: released
+        replace(HOSTS[2], public_ipv4=True),  # running, public subnet: billed
+        replace(HOSTS[3], public_ipv4=True, eip=True),  # filegator does not exist: nothing now
+    )
+    lines = cost.now_items(replace(ENV, hosts=hosts), cost.Now(), PRICES)
+    (ipv4,) = by_item(lines, "public IPv4")
+    assert ipv4["detail"] == "vpn (Elastic IP, host stopped), jupyter" and ipv4["quantity"] == 2
+    assert [i["detail"] for i in by_item(lines, "instance")] == ["jupyter (t3.large)"]
+    assert sum(i["hourly_usd"] for i in lines) == pytest.approx(0.0832 + 2 * 0.005)  # 0.0932
 
 
 def test_cents_rounds_half_up():
@@ -269,6 +325,17 @@ def test_the_schedule_saving():
     )
 
 
+def test_the_schedule_saves_the_hours_of_public_addresses_that_are_not_elastic_ips():
+    # jupyter in a public subnet: its address is released while stopped; filegator's Elastic IP is not.
+    hosts = (*HOSTS[:2], replace(HOSTS[2], public_ipv4=True), replace(HOSTS[3], public_ipv4=True, eip=True))
+    env = replace(ENV, hosts=hosts, scheduled_roles=("jupyter", "filegator"), scheduled_hours=SCHEDULED_HOURS)
+    off = 730 - 60 / 168 * 730  # 469.29 h
+    assert cost.schedule_saving(env, PRICES) == pytest.approx((0.0832 + 0.0104 + 0.005) * off)  # 46.27
+    assert cost.monthly(cost.without_schedule(env), PRICES) - cost.monthly(env, PRICES) == pytest.approx(
+        cost.schedule_saving(env, PRICES)
+    )
+
+
 def test_chart_series_cumulative_per_month():
     env = replace(ENV, scheduled_roles=("jupyter",), scheduled_hours=SCHEDULED_HOURS)
     series, left, right = cost.chart_series(env, PRICES, "jupyter", ["t3.xlarge"], 3)
@@ -299,7 +366,14 @@ ARGS = {
     "price_source": "test table of 2026-01-15",
     "price_sources": {"instance_hour": "AWS Price List API, 2026-01-15"},
     "hosts": [
-        {"role": "vpn", "instance_type": "t3.small", "volume_gb": 20, "public_ipv4": True, "running": True},
+        {
+            "role": "vpn",
+            "instance_type": "t3.small",
+            "volume_gb": 20,
+            "public_ipv4": True,
+            "eip": True,
+            "running": True,
+        },
         {"role": "voila", "instance_type": "t3.small", "volume_gb": 20, "public_ipv4": False, "running": True},
         {"role": "jupyter", "instance_type": "t3.large", "volume_gb": 50, "public_ipv4": False, "running": True},
         {"role": "filegator", "instance_type": "t3.micro", "volume_gb": 30, "public_ipv4": False, "running": False},
@@ -311,6 +385,7 @@ ARGS = {
     "vpn_members": 5,
     "vpn_hours_per_member_month": 40,
     "buckets": {"researchenv-notebooks": 5 * 2**30},
+    "efs_bytes": 2 * 2**30,
     "kms_keys": 1,
     "lambda_pipeline": {"enabled": True, "requests_per_month": 10_000, "memory_mb": 512},
     "compare_instance_types": ["t3.xlarge", "m7i.large"],
@@ -321,10 +396,11 @@ ARGS = {
         "roles": ["jupyter", "filegator"],
     },
 }
-# ARGS by hand: BASE_MONTHLY with jupyter and filegator on 60/168 of the month, + 5 GiB of S3, 1 KMS key, Lambda.
+# ARGS by hand: BASE_MONTHLY with jupyter and filegator on 60/168 of the month, + 5 GiB of S3, 2 GiB of EFS (0.60),
+# 1 KMS key, Lambda.
 SAVING = (0.0832 + 0.0104) * (730 - 60 / 168 * 730)
 LAMBDA = 10_000 / 1e6 * 0.20 + 10_000 * 1.0 * 0.5 * 0.0000166667
-ARGS_MONTHLY = BASE_MONTHLY - SAVING + 5 * 0.023 + 1.0 + LAMBDA
+ARGS_MONTHLY = BASE_MONTHLY - SAVING + 5 * 0.023 + 2 * 0.30 + 1.0 + LAMBDA
 
 
 def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
@@ -364,7 +440,7 @@ def test_the_module_writes_the_report_the_markdown_and_the_chart(args, capsys):
     assert report["unpriced"] == []
     assert any("assumes people start the hosts" in n for n in report["notes"])
     designs = {r["choice"]: r for r in report["comparisons"]["designs"]}
-    source = BASE_MONTHLY - 0.05 * 4 + 0.05 * 730 + 0.10 * 730 + 5 * 40 * 0.05 + 5 * 0.023 + 1.0 + LAMBDA
+    source = BASE_MONTHLY - 0.05 * 4 + 0.05 * 730 + 0.10 * 730 + 5 * 40 * 0.05 + 5 * 0.023 + 2 * 0.30 + 1.0 + LAMBDA
     assert designs["source documents' design"]["monthly_usd"] == cost.cents(source)
     assert [r["instance_type"] for r in report["comparisons"]["instance_types"]] == [
         "t3.large",
@@ -373,6 +449,8 @@ def test_the_module_writes_the_report_the_markdown_and_the_chart(args, capsys):
     ]
     s3 = by_item(report["items"], "S3")[0]
     assert (s3["quantity"], s3["monthly_usd"], s3["period_usd"]) == (5, 0.12, 0.35)  # 0.115 -> 0.12, 0.345 -> 0.35
+    (efs,) = by_item(report["items"], "EFS")
+    assert (efs["quantity"], efs["unit_usd"], efs["monthly_usd"], efs["period_usd"]) == (2, 0.30, 0.60, 1.80)
 
     assert result["json_path"] == args["dest"] + "/cost.json"
     on_disk = json.loads(Path(result["json_path"]).read_text())
@@ -459,10 +537,54 @@ def test_without_the_compared_role_the_chart_has_one_panel(args, capsys):
     assert json.loads(embedded[b"Description"])["panels"]["left"] == []
 
 
+def test_hosts_exists_and_eip_in_the_module(args, capsys):
+    # filegator stopped but existing, with an Elastic IP; voila in a public subnet, running; jupyter in a public
+    # subnet on the schedule (60 h of the week's 168).
+    by_role = {h["role"]: h for h in args["hosts"]}
+    by_role["filegator"].update(public_ipv4=True, eip=True, exists=True)
+    by_role["voila"].update(public_ipv4=True)
+    by_role["jupyter"].update(public_ipv4=True)
+    _, result = run_main(args, capsys)
+    report = result["report"]
+    (now,) = by_item(report["now"]["items"], "public IPv4")
+    assert now["detail"] == "vpn, voila, jupyter, filegator (Elastic IP, host stopped)" and now["quantity"] == 4
+    assert report["now"]["hourly_usd"] == cost.cents(0.0208 + 0.0208 + 0.0832 + 4 * 0.005)  # 0.14
+    elastic, voila, jupyter = by_item(report["items"], "public IPv4")
+    assert (elastic["quantity"], elastic["hours_per_month"], elastic["monthly_usd"]) == (2, 730, 7.30)
+    assert (voila["quantity"], voila["hours_per_month"], voila["monthly_usd"]) == (1, 730, 3.65)
+    assert (jupyter["hours_per_month"], jupyter["monthly_usd"]) == (260.71, 1.30)  # 260.714 x 0.005
+    saving = SAVING + 0.005 * (730 - 60 / 168 * 730)
+    assert report["comparisons"]["schedule"]["monthly_saving_usd"] == cost.cents(saving)  # 46.27
+    assert report["total"]["monthly_usd"] == cost.cents(
+        ARGS_MONTHLY + 0.005 * 730 + 0.005 * 730 + 0.005 * 60 / 168 * 730
+    )
+
+
+def test_the_notes_say_what_is_billed_and_what_is_not_counted(args, capsys):
+    _, result = run_main(args, capsys)
+    notes = result["report"]["notes"]
+    assert "taken to be an Elastic IP" not in " ".join(notes)
+    assert not any("cost nothing" in n and "EventBridge" in n for n in notes)
+    assert any("a few cents a month (SSM Automation steps; EventBridge scheduled rules are free)" in n for n in notes)
+    assert any("unlimited mode" in n and "USD 0.05 a vCPU-hour for Linux" in n for n in notes)
+    assert any(n.startswith("An Elastic IP is billed every hour, its host running or stopped;") for n in notes)
+    assert any("the Elastic IPs of existing hosts (running or stopped)" in n for n in notes)
+    assert any("OpenVPN Access Server" in n for n in notes) and any("A month is 730 hours" in n for n in notes)
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         ({"prices": {"ebs_gp3_gb_month": "cheap"}}, "prices: ebs_gp3_gb_month: 'cheap' is not a price"),
+        ({"efs_bytes": -1}, "efs_bytes: -1 is negative"),
+        (
+            {"hosts": [{"role": "vpn", "instance_type": "t3.small", "eip": True}]},
+            "hosts: vpn: eip is true but public_ipv4 is false",
+        ),
+        (
+            {"hosts": [{"role": "vpn", "instance_type": "t3.small", "running": True, "exists": False}]},
+            "hosts: vpn: running is true but exists is false",
+        ),
         ({"months": 0}, "months: 0 is not 1 or more"),
         ({"buckets": {"b": -1}}, "buckets: b: -1 is not a size in bytes"),
         ({"schedule": {"stop": "cron(0 25 * * ? *)"}}, "schedule:"),
@@ -499,10 +621,16 @@ def test_documentation_renders():
         "client_vpn_associations",
         "client_vpn_associations_now",
         "buckets",
+        "efs_bytes",
         "kms_keys",
         "lambda_pipeline",
         "compare_instance_types",
         "compare_role",
         "schedule",
     }
+    hosts = doc["doc"]["options"]["hosts"]["suboptions"]
+    assert set(hosts) == {"role", "instance_type", "volume_gb", "public_ipv4", "eip", "running", "exists"}
+    assert hosts["eip"]["default"] is False and "default" not in hosts["exists"]
+    assert all(isinstance(line, str) for o in hosts.values() for line in o["description"])
+    assert doc["doc"]["options"]["efs_bytes"]["default"] == 0
     assert {"report", "chart_series", "json_path", "md_path", "png_path", "files_changed"} <= set(doc["return"])

@@ -75,7 +75,7 @@ def test_unset_settings_mean_their_defaults():
         {"cost_assumed_start": ""},  # no stop_schedule: not used
         {"cost_months": 1, "cost_price_cache_days": 0},
         {"cost_months": "36", "cost_price_cache_days": 365},
-        {"cost_deploy_hours_per_month": 0, "cost_vpn_hours_per_member_month": 744},
+        {"cost_deploy_hours_per_month": 0, "cost_vpn_hours_per_member_month": 730},
         {"cost_deploy_hours_per_month": 2.5, "cost_vpn_hours_per_member_month": "40"},
         {"cost_lambda_requests_per_month": 0},
         {"cost_price_source": "api"},

@@ -11,8 +11,12 @@ retries) is the real code.
 
 The sample documents follow the shape AWS documents for GetProducts' PriceList (each entry a JSON string of
 {product: {productFamily, attributes, sku}, serviceCode, terms: {OnDemand: {<sku>.<offer term>: {priceDimensions:
-{<rate code>: {unit, beginRange, endRange, pricePerUnit: {USD}, ...}}}}}, version, publicationDate}), with the
-attributes and usagetypes the Price List uses; the decoys' prices are invented, to tell them apart.
+{<rate code>: {unit, beginRange, endRange, pricePerUnit: {USD}, ...}}}}}, version, publicationDate}). They were
+written for these tests, not taken from the live API nor checked against it: their attribute values and usagetypes
+are what the questions expect, so these tests prove how the answers are read, not that AWS answers the questions.
+A filter that is wrong on the live API matches no product there (or products that disagree), and the item then
+comes from the offline table: the report names the source of every price. The decoys' prices are invented, to tell
+them apart.
 """
 
 from __future__ import annotations
@@ -219,6 +223,27 @@ def catalogue(region: str = "us-east-1") -> list[dict]:
             "S3INT",
         ),
         document(
+            "AmazonEFS",
+            "Storage",
+            {**where, "storageClass": "General Purpose", "usagetype": f"{p1}TimedStorage-ByteHrs"},
+            [("0", "Inf", "0.3000000000", "GB-Mo")],
+            "EFSSTD",
+        ),
+        document(  # Standard-Infrequent Access (invented price)
+            "AmazonEFS",
+            "Storage",
+            {**where, "storageClass": "Infrequent Access", "usagetype": f"{p1}IATimedStorage-ByteHrs"},
+            [("0", "Inf", "0.0250000000", "GB-Mo")],
+            "EFSIA",
+        ),
+        document(  # One Zone (invented price)
+            "AmazonEFS",
+            "Storage",
+            {**where, "storageClass": "One Zone-General Purpose", "usagetype": f"{p1}TimedStorage-Z-ByteHrs"},
+            [("0", "Inf", "0.1600000000", "GB-Mo")],
+            "EFSZ",
+        ),
+        document(
             "awskms",
             "Encryption Key",
             {**where, "usagetype": f"{region}-KMS-Keys", "operation": "CreateKey"},
@@ -270,6 +295,7 @@ EXPECTED = {
     "client_vpn_association_hour": 0.1,
     "client_vpn_connection_hour": 0.05,
     "s3_standard_gb_month": 0.023,
+    "efs_standard_gb_month": 0.3,
     "kms_key_month": 1.0,
     "lambda_million_requests": 0.2,
     "lambda_gb_second": 0.0000166667,
@@ -406,6 +432,7 @@ def test_every_item_is_asked_once_for_the_priced_region():
             {"productFamily": "Storage", "volumeType": "Standard", "storageClass": "General Purpose"},
             "TimedStorage-ByteHrs",
         ),
+        ("efs_standard_gb_month", "AmazonEFS", {"storageClass": "General Purpose"}, "TimedStorage-ByteHrs"),
         ("kms_key_month", "awskms", {"productFamily": "Encryption Key"}, "KMS-Keys"),
         ("lambda_million_requests", "AWSLambda", {"group": "AWS-Lambda-Requests"}, None),
         ("lambda_gb_second", "AWSLambda", {"group": "AWS-Lambda-Duration"}, "Lambda-GB-Second"),
@@ -438,6 +465,10 @@ def test_filters_are_exact_term_matches():
         ("NatGateway-Hours", "NatGateway-Hours", True),
         ("USE1-RegionalNatGateway-Hours", "NatGateway-Hours", False),
         ("us-east-1-KMS-Keys", "KMS-Keys", True),
+        ("USE1-TimedStorage-ByteHrs", "TimedStorage-ByteHrs", True),
+        ("EUC1-TimedStorage-ByteHrs", "TimedStorage-ByteHrs", True),
+        ("USE1-IATimedStorage-ByteHrs", "TimedStorage-ByteHrs", False),
+        ("USE1-TimedStorage-Z-ByteHrs", "TimedStorage-ByteHrs", False),
         ("eu-central-1-KMS-Keys", "KMS-Keys", True),
         ("Lambda-Edge-Request", "Request", False),
         ("EU-Lambda-GB-Second-ARM", "Lambda-GB-Second", False),
@@ -488,6 +519,19 @@ def test_neighbours_that_pass_the_filters_are_left_out_by_usagetype():
     query = {q.key: q for q in pricing.queries("us-east-1", [])}["nat_gateway_hour"]
     assert len(answer(catalogue(), query)) == 3  # hours, bytes, the regional kind
     assert pricing.price_from_price_list(answer(catalogue(), query), query) == (0.045, None)
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
+def test_efs_is_priced_as_standard_storage_not_infrequent_access_or_one_zone(region):
+    query = {q.key: q for q in pricing.queries(region, [])}["efs_standard_gb_month"]
+    assert query.service_code == "AmazonEFS" and query.scale == 1
+    matched = answer(catalogue(region), query)
+    assert [json.loads(d)["product"]["sku"] for d in matched] == ["EFSSTD"]
+    assert pricing.price_from_price_list(matched, query) == (0.3, None)
+    # Both guards hold: the usagetype alone leaves out Infrequent Access and One Zone too.
+    everything = [json.dumps(d) for d in catalogue(region) if d["serviceCode"] == "AmazonEFS"]
+    assert len(everything) == 3
+    assert pricing.price_from_price_list(everything, query) == (0.3, None)
 
 
 def test_products_that_disagree_are_not_guessed_between():
@@ -659,6 +703,12 @@ def test_the_offline_table_has_the_known_us_east_1_prices():
     assert {k: v for k, v in us.items() if k != "instance_hour"} == {
         k: v for k, v in EXPECTED.items() if k != "instance_hour"
     }
+    # EFS Standard storage, a GB-month, in each region of the table.
+    assert {r: table_of(r)["efs_standard_gb_month"] for r in ("us-east-1", "eu-west-1", "eu-central-1")} == {
+        "us-east-1": 0.30,
+        "eu-west-1": 0.33,
+        "eu-central-1": 0.36,
+    }
     # A t3 size costs twice the one below it.
     sizes = ["t3.micro", "t3.small", "t3.medium", "t3.large", "t3.xlarge", "t3.2xlarge"]
     for region in ("us-east-1", "eu-west-1", "eu-central-1"):
@@ -675,7 +725,7 @@ def test_every_price_from_the_api_asked_at_its_endpoint_region_for_the_priced_re
     assert rc == 0 and out["changed"] is False
     assert out["prices"] == EXPECTED  # the sample documents carry us-east-1's prices
     assert set(out["sources"].values()) == {"AWS Price List API, 2026-12-06"}
-    assert len(out["sources"]) == 12
+    assert len(out["sources"]) == 2 + len(pricing.SCALAR_KEYS) == 13
     assert out["source"] == "AWS Price List API (2026-12-06)"
     assert out["missing"] == [] and out["cached"] is False and out["api_errors"] == []
     # The client is made for the endpoint region; the questions are about the environment's region.
@@ -685,7 +735,7 @@ def test_every_price_from_the_api_asked_at_its_endpoint_region_for_the_priced_re
     }
     assert {r["FormatVersion"] for r in price_list.requests} == {"aws_v1"}
     # One request per page: more than one question takes two pages (3 products a page here).
-    assert out["api_calls"] == len(price_list.requests) > 12
+    assert out["api_calls"] == len(price_list.requests) > 13
     assert any("NextToken" in r for r in price_list.requests)
 
 

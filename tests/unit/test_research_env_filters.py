@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from ansible_collections.research_env.core.plugins.filter.cost import cost_hosts, cost_lines
+from ansible_collections.research_env.core.plugins.filter.cost import budget_line, cost_hosts, cost_lines
 from ansible_collections.research_env.core.plugins.filter.images import (
     image_architecture,
     image_errors,
@@ -66,16 +66,20 @@ def test_cost_hosts_price_what_exists_and_the_configuration_for_the_rest():
         {"size": 80, "attachment_set": [{"instance_id": "i-jupyter"}]},
         {"size": 20, "attachment_set": [{"instance_id": "i-jupyter"}]},
     ]
-    hosts = {h["role"]: h for h in cost_hosts(configured, instances, volumes)}
+    subnets = {"dmz": {"public": True}, "production": {"public": True}, "research": {"public": False}}
+    configured["voila"]["subnet"], configured["jupyter"]["subnet"] = "production", "research"
+    hosts = {h["role"]: h for h in cost_hosts(configured, instances, volumes, subnets)}
     assert sorted(hosts) == ["filegator", "jupyter", "voila", "vpn"]
     # The type AWS reports (resized by hand) and the volumes measured win over the configuration.
     assert hosts["voila"]["instance_type"] == "t3.medium" and hosts["voila"]["public_ipv4"] is True
-    assert hosts["jupyter"] == {"role": "jupyter", "instance_type": "t3.large", "volume_gb": 100,
-                                "public_ipv4": False, "running": False}  # fmt: skip
-    assert hosts["vpn"]["public_ipv4"] is True and hosts["vpn"]["running"] is True
+    assert hosts["voila"]["eip"] is False  # a public subnet's address, not an Elastic IP
+    # Stopped: it exists, is not billed by the hour, and its measured volumes count.
+    assert hosts["jupyter"] == {"role": "jupyter", "instance_type": "t3.large", "volume_gb": 100, "eip": False,
+                                "public_ipv4": False, "exists": True, "running": False}  # fmt: skip
+    assert hosts["vpn"]["eip"] is True and hosts["vpn"]["public_ipv4"] is True and hosts["vpn"]["running"] is True
     # Not created yet: priced as configured, not billed now.
-    assert hosts["filegator"] == {"role": "filegator", "instance_type": "t3.micro", "volume_gb": 30,
-                                  "public_ipv4": False, "running": False}  # fmt: skip
+    assert hosts["filegator"] == {"role": "filegator", "instance_type": "t3.micro", "volume_gb": 30, "eip": False,
+                                  "public_ipv4": False, "exists": False, "running": False}  # fmt: skip
 
 
 def test_cost_lines_print_the_totals_the_comparisons_and_the_budget():
@@ -110,8 +114,7 @@ def test_cost_lines_print_the_totals_the_comparisons_and_the_budget():
         "unpriced": ["instance_hour/p5.48xlarge"],
         "notes": ["Free tiers are ignored."],
     }
-    budget = {"budget": {"budget_name": "research-env-e-us-east-1", "budget_limit": {"amount": "100.0", "unit": "USD"}}}
-    lines = cost_lines(report, budget)
+    lines = cost_lines(report)
     assert lines[1] == "Now: USD 0.18 an hour. This configuration: USD 69.42 a month, USD 208.26 over 3 months."
     assert "  instance: vpn (t3.small) 1 instance-hour x USD 0.0208 = USD 15.18 a month" in lines
     assert "Over 3 months, jupyter on: t3.large USD 208.26 (this), m7i.large USD 222.03" in lines
@@ -119,11 +122,21 @@ def test_cost_lines_print_the_totals_the_comparisons_and_the_budget():
         line.startswith("Idle stop (cron(0 20 * * ? *)") and "saving USD 43.93 a month" in line for line in lines
     )
     assert "Unpriced (no price known, not counted): instance_hour/p5.48xlarge" in lines
-    assert (
-        lines[-1]
-        == "Budget research-env-e-us-east-1: USD 100.00 a month, alerts at 50/90/95 % actual and 100 % forecast"
+    assert lines[-1] == "Note: Free tiers are ignored."
+
+
+def test_budget_line_names_the_budget_or_says_there_is_none():
+    made = {"changes": ["create budget"], "budget": {"budget_name": "research-env-e-us-east-1",
+                                                     "budget_limit": {"amount": "100.0", "unit": "USD"}}}  # fmt: skip
+    assert budget_line(made) == (
+        "Budget research-env-e-us-east-1: USD 100.00 a month, e-mails at 50/90/95 % of actual "
+        "and 100 % of forecast spend"
     )
-    assert cost_lines(report, {"budget": {}})[-1] == "Budget: none (budget_monthly_usd: 0)"
+    # state absent returns what it deleted: the line must still say there is none now.
+    assert (
+        budget_line({"changes": ["delete budget"], "budget": made["budget"]}) == "Budget: none (budget_monthly_usd: 0)"
+    )
+    assert budget_line({"changes": [], "budget": None}) == "Budget: none (budget_monthly_usd: 0)"
 
 
 INSTANCES = {

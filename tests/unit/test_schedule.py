@@ -248,11 +248,11 @@ def test_the_working_week_figure():
         ("cron(0 20 * * ? *)", 20),
         ("cron(0 18 ? * FRI *)", 4 * 24 + 18),
         ("cron(0 0 * * ? *)", 0),  # stopped at the reference itself
-        ("cron(0 8 * * ? 2026)", 13 * WEEK),  # never fires in the window: on throughout
+        ("cron(0 8 * * ? 2026)", 52 * WEEK),  # never fires in the window: on throughout
     ],
 )
 def test_a_stop_without_a_start_is_on_until_the_first_stop(stop, hours_on):
-    assert hours_on_per_month(stop, "") == pytest.approx(hours_on / (13 * WEEK) * 730)
+    assert hours_on_per_month(stop, "") == pytest.approx(hours_on / (52 * WEEK) * 730)
 
 
 def test_the_window_and_the_reference_can_be_chosen():
@@ -271,5 +271,12 @@ def test_hours_on_per_month_refuses_what_is_not_a_schedule(stop, start):
 
 
 def test_hours_on_per_month_is_quick_on_a_schedule_of_every_minute():
-    # 13 weeks of a rule that fires every minute (131,040 firings) are counted without trouble.
+    # A year of a rule that fires every minute (524,160 firings) is counted without trouble.
     assert hours_on_per_month("cron(* * * * ? *)", "cron(* * * * ? *)") == pytest.approx(730)
+
+
+def test_a_schedule_of_some_months_is_averaged_over_the_year():
+    # Started every morning, stopped at 20:00 only in June, July and August (2027: 92 days): off 12 hours on
+    # each of those nights, on the rest of the year. A quarter from January would have seen no saving at all.
+    figure = hours_on_per_month("cron(0 20 * 6-8 ? *)", "cron(0 8 * * ? *)")
+    assert figure == pytest.approx((52 * WEEK - 92 * 12) / (52 * WEEK) * 730)

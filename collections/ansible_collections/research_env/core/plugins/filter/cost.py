@@ -11,12 +11,18 @@ LIVE = ("pending", "running")
 
 
 def cost_hosts(
-    configured: dict[str, dict[str, Any]], instances: list[dict[str, Any]], volumes: list[dict[str, Any]]
+    configured: dict[str, dict[str, Any]],
+    instances: list[dict[str, Any]],
+    volumes: list[dict[str, Any]],
+    subnets: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """One entry per host role of `instances` (the configuration), priced as it exists where it does: the type
     and volume size AWS reports for the role's instance (ec2_instance_info, ec2_vol_info), else the configured
-    ones. A host has a public IPv4 address when it is configured with an Elastic IP (billed every hour, stopped
-    or not) or when AWS reports one; `running` is whether it is billed by the hour right now."""
+    ones. `eip`: the host is configured with an Elastic IP (billed every hour, stopped or not); `public_ipv4`: it
+    has a public address, elastic or not (a host in a public subnet gets one, billed while it runs, released
+    while it is stopped: counted by its configuration, not by whether it runs now); `exists` / `running`:
+    whether it exists now (running or stopped) and whether it is billed by the hour right now."""
+    subnets = subnets or {}
     found: dict[str, dict[str, Any]] = {}
     for inst in sorted(instances, key=lambda i: i.get("launch_time", "")):
         role = (inst.get("tags") or {}).get("Role")
@@ -36,13 +42,17 @@ def cost_hosts(
         volume_gb = int(conf.get("volume_gb") or 0)
         if inst and gb_by_instance.get(inst.get("instance_id")):
             volume_gb = gb_by_instance[inst["instance_id"]]
+        eip = bool(conf.get("eip"))
+        public_subnet = bool((subnets.get(conf.get("subnet")) or {}).get("public"))
         hosts.append(
             {
                 "role": role,
                 "instance_type": (inst or {}).get("instance_type") or conf.get("type"),
                 "volume_gb": volume_gb,
-                "public_ipv4": bool(conf.get("eip")) or bool((inst or {}).get("public_ip_address")),
-                "running": bool(inst) and (inst.get("state") or {}).get("name") in LIVE,
+                "eip": eip,
+                "public_ipv4": eip or public_subnet or bool((inst or {}).get("public_ip_address")),
+                "exists": inst is not None,
+                "running": inst is not None and (inst.get("state") or {}).get("name") in LIVE,
             }
         )
     return hosts
@@ -52,9 +62,9 @@ def _usd(value: Any) -> str:
     return f"USD {float(value or 0):,.2f}"
 
 
-def cost_lines(report: dict[str, Any], budget: dict[str, Any] | None = None) -> list[str]:
-    """What the run prints at its end: the environment's cost now, a month and over the period, the comparisons
-    in one line each, the budget, and where the files are."""
+def cost_lines(report: dict[str, Any]) -> list[str]:
+    """What the run prints at its end: the environment's cost now, a month and over the period, each item, the
+    comparisons in one line each, the idle-stop saving, what has no price, and the notes."""
     months = report.get("months", 3)
     total = report.get("total") or {}
     now = report.get("now") or {}
@@ -94,20 +104,23 @@ def cost_lines(report: dict[str, Any], budget: dict[str, Any] | None = None) -> 
     if report.get("unpriced"):
         lines.append(f"Unpriced (no price known, not counted): {', '.join(report['unpriced'])}")
     lines += [f"Note: {note}" for note in report.get("notes") or []]
-    if budget:
-        b = budget.get("budget") or {}
-        if budget.get("state", "present") == "absent" or not b:
-            lines.append("Budget: none (budget_monthly_usd: 0)")
-        else:
-            limit = (b.get("budget_limit") or {}).get("amount")
-            lines.append(
-                f"Budget {b.get('budget_name')}: {_usd(limit)} a month, alerts at 50/90/95 % actual and 100 % forecast"
-            )
     return lines
+
+
+def budget_line(result: dict[str, Any]) -> str:
+    """The budget as the run prints it, from research_env.core.budget's result."""
+    budget = result.get("budget") or {}
+    if result.get("changes") == ["delete budget"] or not budget:
+        return "Budget: none (budget_monthly_usd: 0)"
+    limit = (budget.get("budget_limit") or {}).get("amount")
+    return (
+        f"Budget {budget.get('budget_name')}: {_usd(limit)} a month, e-mails at 50/90/95 % of actual and 100 % of "
+        "forecast spend"
+    )
 
 
 class FilterModule:
     """research-env filters: cost."""
 
     def filters(self) -> dict[str, Any]:
-        return {"cost_hosts": cost_hosts, "cost_lines": cost_lines}
+        return {"cost_hosts": cost_hosts, "cost_lines": cost_lines, "budget_line": budget_line}

@@ -14,6 +14,8 @@ import re
 from typing import Any
 
 from ansible_collections.research_env.core.plugins.filter.preflight_instances import HOST_ROLES, INSTANCE_TYPE_RE
+from ansible_collections.research_env.core.plugins.module_utils.cost import HOURS_PER_MONTH
+from ansible_collections.research_env.core.plugins.module_utils.pricing import INSTANCE_KEY, SCALAR_KEYS
 from ansible_collections.research_env.core.plugins.module_utils.schedule import cron_error
 from ansible_collections.research_env.core.plugins.module_utils.values import as_int, is_bool
 from ansible_collections.research_env.core.plugins.plugin_utils.checks import label
@@ -27,19 +29,7 @@ DECIMAL_RE = re.compile(r"[0-9]+(\.[0-9]+)?")
 MAX_BUDGET_EMAILS = 10
 PRICE_SOURCES = ("auto", "api", "table")
 # cost_prices: the keys of the price table (playbooks/vars/prices.yml) a user may override.
-PRICE_KEYS = (
-    "instance_hour",
-    "ebs_gp3_gb_month",
-    "nat_gateway_hour",
-    "nat_gateway_gb",
-    "public_ipv4_hour",
-    "client_vpn_association_hour",
-    "client_vpn_connection_hour",
-    "s3_standard_gb_month",
-    "kms_key_month",
-    "lambda_million_requests",
-    "lambda_gb_second",
-)
+PRICE_KEYS = (INSTANCE_KEY, *SCALAR_KEYS)
 CRON_EXAMPLE = 'e.g. "cron(0 20 * * ? *)" (minutes hours day-of-month month day-of-week year, UTC)'
 
 
@@ -181,9 +171,10 @@ def _report_errors(config: dict[str, Any]) -> list[str]:
     for name, default in (("cost_deploy_hours_per_month", 4), ("cost_vpn_hours_per_member_month", 40)):
         raw = config.get(name, default)
         value = as_number(raw)
-        if value is None or not 0 <= value <= 744:
+        if value is None or not 0 <= value <= HOURS_PER_MONTH:
             errors.append(
-                f"{name}: {raw!r} is not a number of hours from 0 to 744 (a month's most). Set one, e.g. {default}."
+                f"{name}: {raw!r} is not a number of hours from 0 to {HOURS_PER_MONTH} (the report's month). Set one, "
+                f"e.g. {default}."
             )
     raw = config.get("cost_lambda_requests_per_month", 10000)
     requests = as_int(raw)

@@ -28,11 +28,22 @@ NO_SCHEDULE = "no stop schedule"
 
 @dataclass(frozen=True)
 class Host:
+    """One host. `public_ipv4`: it has a public IPv4 address, elastic or not; `eip`: that address is an Elastic
+    IP (billed every hour, the host running or not), else it is billed only while the host runs (a host in a
+    public subnet). `running`: pending or running now; `exists`: it exists now, running or stopped (by default
+    the same as `running`)."""
+
     role: str
     instance_type: str
     volume_gb: int = 0
     public_ipv4: bool = False
     running: bool = False
+    exists: bool | None = None
+    eip: bool = False
+
+    def __post_init__(self) -> None:
+        if self.exists is None:
+            object.__setattr__(self, "exists", self.running)
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,7 @@ class Environment:
     client_vpn_associations: int = 1
     buckets: tuple[tuple[str, int], ...] = ()
     kms_keys: int = 0
+    efs_bytes: int = 0
     lambda_pipeline: LambdaPipeline = field(default_factory=LambdaPipeline)
     scheduled_roles: tuple[str, ...] = ()
     scheduled_hours: float = HOURS_PER_MONTH
@@ -166,22 +178,27 @@ def ebs_item(env: Environment, prices: Mapping[str, Any]) -> list[dict[str, Any]
 
 
 def public_ipv4_item(env: Environment, prices: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """A host's public address is taken to be an Elastic IP, billed every hour even while the host is stopped."""
-    public = [h.role for h in env.hosts if h.public_ipv4]
-    if not public:
-        return []
-    detail = "Elastic IP of " + ", ".join(public)
-    return [
-        item(
-            "public IPv4",
-            detail,
-            len(public),
-            "address-hour",
-            unit_price(prices, "public_ipv4_hour"),
-            HOURS_PER_MONTH,
-            "public_ipv4_hour",
+    """The hosts' public IPv4 addresses. An Elastic IP is billed every hour, its host stopped or not; any other
+    public address (a host in a public subnet) only while its host runs: the host's hours (730, or the schedule's
+    for the scheduled roles). One line for the Elastic IPs, one for the other addresses on each number of hours."""
+    price = unit_price(prices, "public_ipv4_hour")
+    lines = []
+    elastic = [h.role for h in env.hosts if h.public_ipv4 and h.eip]
+    if elastic:
+        detail = "Elastic IP of " + ", ".join(elastic)
+        lines.append(
+            item("public IPv4", detail, len(elastic), "address-hour", price, HOURS_PER_MONTH, "public_ipv4_hour")
         )
-    ]
+    by_hours: dict[float, list[str]] = {}
+    for host in env.hosts:
+        if host.public_ipv4 and not host.eip:
+            by_hours.setdefault(host_hours(env, host), []).append(host.role)
+    for hours, roles in by_hours.items():
+        detail = "public address (not an Elastic IP) of " + ", ".join(roles) + ", while running"
+        if hours < HOURS_PER_MONTH:
+            detail += " (stop schedule)"
+        lines.append(item("public IPv4", detail, len(roles), "address-hour", price, hours, "public_ipv4_hour"))
+    return lines
 
 
 def nat_items(env: Environment, prices: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -241,6 +258,16 @@ def s3_items(env: Environment, prices: Mapping[str, Any]) -> list[dict[str, Any]
     ]
 
 
+def efs_item(env: Environment, prices: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """EFS Standard storage of the environment's file systems as measured, in GiB: bytes / 2**30. None measured
+    (no EFS, or empty), no item."""
+    if not env.efs_bytes:
+        return []
+    price = unit_price(prices, "efs_standard_gb_month")
+    detail = f"Standard: {env.efs_bytes} bytes / 2**30"
+    return [item("EFS", detail, env.efs_bytes / GIB, "GB-month", price, None, "efs_standard_gb_month")]
+
+
 def kms_item(env: Environment, prices: Mapping[str, Any]) -> list[dict[str, Any]]:
     if not env.kms_keys:
         return []
@@ -292,6 +319,7 @@ def line_items(env: Environment, prices: Mapping[str, Any]) -> list[dict[str, An
         *nat_items(env, prices),
         *client_vpn_items(env, prices),
         *s3_items(env, prices),
+        *efs_item(env, prices),
         *kms_item(env, prices),
         *lambda_items(env, prices),
     ]
@@ -311,8 +339,9 @@ def monthly(env: Environment, prices: Mapping[str, Any]) -> float:
 
 
 def now_items(env: Environment, now: Now, prices: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """What is billed by the hour at this moment: running instances, existing NAT gateways (each with its
-    address), the public addresses of running hosts, existing Client VPN associations."""
+    """What is billed by the hour at this moment: running instances, the Elastic IPs of existing hosts (running or
+    stopped) and the other public addresses of running hosts, existing NAT gateways (each with its address),
+    existing Client VPN associations."""
     lines = []
     for host in env.hosts:
         if host.running:
@@ -324,7 +353,11 @@ def now_items(env: Environment, now: Now, prices: Mapping[str, Any]) -> list[dic
                     "unit_usd": instance_price(prices, host.instance_type),
                 }
             )
-    public = [h.role for h in env.hosts if h.public_ipv4 and h.running]
+    public = [
+        h.role if h.running else f"{h.role} (Elastic IP, host stopped)"
+        for h in env.hosts
+        if h.public_ipv4 and (h.running or (h.eip and h.exists))
+    ]
     if public:
         lines.append(
             {
@@ -452,14 +485,20 @@ def design_comparison(env: Environment, prices: Mapping[str, Any], months: int) 
 
 
 def schedule_saving(env: Environment, prices: Mapping[str, Any]) -> float:
-    """What the stop schedule saves a month: the scheduled hosts' instance hours while stopped. Their volumes and
-    Elastic IPs are billed all the same. Unpriced instance types save nothing counted."""
+    """What the stop schedule saves a month: the scheduled hosts' instance hours while stopped, and the hours of
+    their public addresses that are not Elastic IPs (released while the host is stopped). Their volumes and
+    Elastic IPs are billed all the same. Unpriced items save nothing counted."""
     saved = HOURS_PER_MONTH - env.scheduled_hours
+    address = unit_price(prices, "public_ipv4_hour")
     total = 0.0
     for host in env.hosts:
+        if host.role not in env.scheduled_roles:
+            continue
         price = instance_price(prices, host.instance_type)
-        if host.role in env.scheduled_roles and price is not None:
+        if price is not None:
             total += price * saved
+        if host.public_ipv4 and not host.eip and address is not None:
+            total += address * saved
     return total
 
 
@@ -508,17 +547,24 @@ ALWAYS_NOTES = (
     "A month is 730 hours; the period is `months` months of the same configuration.",
     "Prices exclude data transfer: the NAT gateway's charge per GB processed (nat_gateway_gb) is shown as a unit "
     "price only, and internet egress is not counted.",
-    "Free tiers are ignored (Lambda, S3, KMS requests, public IPv4 in the first year).",
-    "A host's public address is taken to be an Elastic IP, billed every hour even while the host is stopped.",
-    "EBS volumes are billed whether their host runs or not; the stop schedule saves instance hours only.",
-    "AWS Budgets and the EventBridge scheduled rules of the stop schedule cost nothing here (the first budgets are "
-    "free; scheduled rules are not charged).",
+    "Free tiers are ignored (Lambda, S3, EFS, KMS requests, public IPv4 in the first year).",
+    "An Elastic IP is billed every hour, its host running or stopped; a public address that is not an Elastic IP "
+    "(a host in a public subnet) is billed only while its host runs, so it counts for the host's hours (730, or the "
+    "stop schedule's for the scheduled roles).",
+    "EBS volumes and EFS storage are billed whether the hosts run or not; the stop schedule saves instance hours "
+    "and the hours of public addresses that are not Elastic IPs, nothing else.",
+    "AWS Budgets cost nothing here (the first budgets of an account are free).",
+    "The stop schedule itself costs a few cents a month (SSM Automation steps; EventBridge scheduled rules are "
+    "free), not counted here.",
+    "T3 instances run in unlimited mode by default: a host busy above its baseline is billed for CPU credits "
+    "(USD 0.05 a vCPU-hour for Linux), not counted here.",
     "The vpn host stays in every vpn_provider alternative: the project keeps it as the SSH bastion for all three.",
     "OpenVPN Access Server (openvpn_as): two concurrent connections are free; more need a subscription bought "
     "from OpenVPN Inc., not billed by AWS and not counted here.",
     "Items whose price is missing are listed as unpriced and left out of the totals, never counted as free.",
-    "'now' counts what is billed by the hour at this moment: running instances, the public addresses of running "
-    "hosts, existing NAT gateways with their addresses, existing Client VPN associations.",
+    "'now' counts what is billed by the hour at this moment: running instances, the Elastic IPs of existing hosts "
+    "(running or stopped) and the other public addresses of running hosts, existing NAT gateways with their "
+    "addresses, existing Client VPN associations.",
 )
 
 

@@ -16,13 +16,13 @@ in us-east-1.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from ansible_collections.research_env.core.plugins.module_utils.files import write_atomically
 
 # The items of the report besides the instance hours, in the order the report lists them.
 SCALAR_KEYS = (
@@ -33,6 +33,7 @@ SCALAR_KEYS = (
     "client_vpn_association_hour",
     "client_vpn_connection_hour",
     "s3_standard_gb_month",
+    "efs_standard_gb_month",
     "kms_key_month",
     "lambda_million_requests",
     "lambda_gb_second",
@@ -119,6 +120,14 @@ def queries(region: str, instance_types: list[str]) -> list[Query]:
             "s3_standard_gb_month",
             "AmazonS3",
             {**where, "productFamily": "Storage", "volumeType": "Standard", "storageClass": "General Purpose"},
+            usagetype="TimedStorage-ByteHrs",
+        ),
+        # EFS Standard (Regional) storage: the storage class "General Purpose"; Infrequent Access, Archive and the
+        # One Zone classes have their own classes and usagetypes (IATimedStorage-ByteHrs, ...).
+        Query(
+            "efs_standard_gb_month",
+            "AmazonEFS",
+            {**where, "storageClass": "General Purpose"},
             usagetype="TimedStorage-ByteHrs",
         ),
         # A customer managed key's month (KMS prefixes the usagetype with the region's code).
@@ -335,18 +344,5 @@ def read_cache(path: str) -> dict[str, Any] | None:
 
 
 def write_cache(path: str, document: dict[str, Any]) -> None:
-    """Write the cache whole or not at all (a temporary file renamed over it), mode 0644, creating its
-    directory."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=".pricing-", suffix=".json", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(document, f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    """Write the cache whole or not at all, mode 0644, creating its directory."""
+    write_atomically(path, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8"))

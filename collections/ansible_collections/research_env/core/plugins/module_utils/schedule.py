@@ -196,9 +196,10 @@ def fire_times(cron: Cron | str, start: datetime, end: datetime) -> Iterator[dat
         day += timedelta(days=1)
 
 
-def hours_on_per_month(stop: str, start: str, *, weeks: int = 13, reference: datetime = REFERENCE) -> float:
+def hours_on_per_month(stop: str, start: str, *, weeks: int = 52, reference: datetime = REFERENCE) -> float:
     """The hours a month the hosts run under the schedules: on over `weeks` from `reference`,
-    scaled to a 730-hour month. "" is no rule.
+    scaled to a 730-hour month. "" is no rule. A whole year by default, so that a schedule limited to
+    some months (`cron(0 20 * 6-8 ? *)`: summer evenings) is averaged over the year it saves in.
 
     With a start schedule the figure is the schedules' steady state: the hosts are on at
     `reference - weeks` and the rules run from then, so the state at `reference` is the one the

@@ -16,11 +16,12 @@ description:
   - Items are the instances by type (the hosts of the stop schedule's roles for the hours it leaves them on), the
     EBS gp3 volumes by GB, the hosts' public IPv4 addresses, the NAT gateway and its address for the hours
     O(nat_mode) keeps it, Client VPN associations and connection hours (O(vpn_members) times
-    O(vpn_hours_per_member_month)), S3 Standard storage of each bucket as measured, KMS keys, Lambda requests and
-    duration.
-  - A host's public address is taken to be an Elastic IP, billed every hour even while the host is stopped. Data
-    transfer is not priced (the NAT gateway's price per GB is shown as a unit price only); free tiers are ignored.
-    An item whose price is missing is listed as unpriced and left out of the totals.
+    O(vpn_hours_per_member_month)), S3 Standard storage of each bucket as measured, EFS Standard storage as
+    measured (O(efs_bytes)), KMS keys, Lambda requests and duration.
+  - An Elastic IP (O(hosts[].eip)) is billed every hour, its host running or stopped; another public address (a host
+    in a public subnet) only while its host runs, so for the host's hours (730, or the schedule's for the hosts
+    of O(schedule.roles)). Data transfer is not priced (the NAT gateway's price per GB is shown as a unit price
+    only); free tiers are ignored. An item whose price is missing is listed as unpriced and left out of the totals.
   - Comparisons are the whole environment with the O(compare_role) host on its configured type and on each of
     O(compare_instance_types); each O(nat_mode) (always, during_deploy, none); each O(vpn_provider) (openvpn_as,
     openvpn, client_vpn; the vpn host stays in each, being the bastion for all three); this configuration against
@@ -58,8 +59,9 @@ options:
     description:
       - Unit prices in USD. C(instance_hour) maps an instance type to its price an hour; the other keys are
         C(ebs_gp3_gb_month), C(nat_gateway_hour), C(nat_gateway_gb), C(public_ipv4_hour),
-        C(client_vpn_association_hour), C(client_vpn_connection_hour), C(s3_standard_gb_month), C(kms_key_month),
-        C(lambda_million_requests), C(lambda_gb_second). Numbers or numeric strings.
+        C(client_vpn_association_hour), C(client_vpn_connection_hour), C(s3_standard_gb_month),
+        C(efs_standard_gb_month), C(kms_key_month), C(lambda_million_requests), C(lambda_gb_second). Numbers or
+        numeric strings.
       - A missing key (or V(null)) makes the items it prices unpriced, never free.
     type: dict
     required: true
@@ -97,8 +99,14 @@ options:
         default: 0
       public_ipv4:
         description:
-          - Whether it has a public IPv4 address, taken to be an Elastic IP (billed every hour, even while the host
-            is stopped).
+          - Whether it has a public IPv4 address, elastic or not (O(hosts[].eip) says which).
+        type: bool
+        default: false
+      eip:
+        description:
+          - Whether its public address is an Elastic IP, billed every hour whether the host runs or not. V(false) is
+            a public address that is not an Elastic IP (a host in a public subnet), billed only while the host
+            runs. Needs O(hosts[].public_ipv4=true).
         type: bool
         default: false
       running:
@@ -106,6 +114,11 @@ options:
           - Whether it exists and is pending or running now (for the hourly figure of what is billed now).
         type: bool
         default: false
+      exists:
+        description:
+          - Whether it exists now, running or stopped (a stopped host's Elastic IP is billed now all the same).
+          - When not given, the same as O(hosts[].running). V(false) with O(hosts[].running=true) is refused.
+        type: bool
   nat_mode:
     description:
       - How long the NAT gateway exists. V(always) 730 hours a month; V(during_deploy) O(nat_deploy_hours_per_month);
@@ -156,6 +169,12 @@ options:
         (bytes / 2**30).
     type: dict
     default: {}
+  efs_bytes:
+    description:
+      - The size in bytes of the environment's EFS file systems as measured (their metered size, C(efs_enabled));
+        priced as EFS Standard per GiB (bytes / 2**30). V(0) (no EFS) makes no item.
+    type: int
+    default: 0
   kms_keys:
     description:
       - Customer managed KMS keys of the environment.
@@ -239,14 +258,15 @@ EXAMPLES = r"""
     prices: "{{ __cost_prices.prices }}"
     price_source: "{{ __cost_prices.source }}"
     hosts:
-      - {role: vpn, instance_type: t3.small, volume_gb: 20, public_ipv4: true, running: true}
-      - {role: jupyter, instance_type: t3.large, volume_gb: 50, public_ipv4: false, running: true}
+      - {role: vpn, instance_type: t3.small, volume_gb: 20, public_ipv4: true, eip: true, running: true}
+      - {role: jupyter, instance_type: t3.large, volume_gb: 50, public_ipv4: false, running: false, exists: true}
     nat_mode: "{{ nat_mode }}"
     nat_deploy_hours_per_month: "{{ cost_deploy_hours_per_month }}"
     vpn_provider: "{{ vpn_provider }}"
     vpn_members: "{{ research_team | selectattr('vpn') | list | length }}"
     vpn_hours_per_member_month: "{{ cost_vpn_hours_per_member_month }}"
     buckets: {researchenv-notebooks-123456789012: 52428800}
+    efs_bytes: 1073741824
     kms_keys: 1
     compare_instance_types: "{{ cost_compare_instance_types }}"
     schedule:
@@ -309,11 +329,11 @@ files_changed:
 import io
 import json
 import os
-import tempfile
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.research_env.core.plugins.module_utils import cost
+from ansible_collections.research_env.core.plugins.module_utils.files import write_atomically
 from ansible_collections.research_env.core.plugins.module_utils.schedule import hours_on_per_month
 
 try:
@@ -451,24 +471,19 @@ def differs(path: str, data: bytes) -> bool:
         return True
 
 
-def write(path: str, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".cost_report-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def environment_of(params: dict, scheduled_hours: float) -> cost.Environment:
     pipeline = params["lambda_pipeline"] or {}
     return cost.Environment(
         hosts=tuple(
-            cost.Host(h["role"], h["instance_type"], h["volume_gb"], h["public_ipv4"], h["running"])
+            cost.Host(
+                h["role"],
+                h["instance_type"],
+                h["volume_gb"],
+                public_ipv4=h["public_ipv4"],
+                running=h["running"],
+                exists=h["running"] if h["exists"] is None else h["exists"],
+                eip=h["eip"],
+            )
             for h in params["hosts"]
         ),
         nat_mode=params["nat_mode"],
@@ -479,6 +494,7 @@ def environment_of(params: dict, scheduled_hours: float) -> cost.Environment:
         client_vpn_associations=params["client_vpn_associations"],
         buckets=tuple(sorted((str(k), int(v)) for k, v in params["buckets"].items())),
         kms_keys=params["kms_keys"],
+        efs_bytes=params["efs_bytes"],
         lambda_pipeline=cost.LambdaPipeline(
             bool(pipeline.get("enabled")),
             int(pipeline.get("requests_per_month") or 0),
@@ -502,6 +518,7 @@ def check_inputs(module: AnsibleModule) -> None:
         "client_vpn_associations",
         "client_vpn_associations_now",
         "kms_keys",
+        "efs_bytes",
     ):
         if p[name] < 0:
             module.fail_json(msg=f"{name}: {p[name]} is negative")
@@ -513,6 +530,10 @@ def check_inputs(module: AnsibleModule) -> None:
     for host in p["hosts"]:
         if host["volume_gb"] < 0:
             module.fail_json(msg=f"hosts: {host['role']}: volume_gb {host['volume_gb']} is negative")
+        if host["eip"] and not host["public_ipv4"]:
+            module.fail_json(msg=f"hosts: {host['role']}: eip is true but public_ipv4 is false (an Elastic IP is one)")
+        if host["running"] and host["exists"] is False:
+            module.fail_json(msg=f"hosts: {host['role']}: running is true but exists is false")
     prices = p["prices"]
     if not isinstance(prices.get("instance_hour") or {}, dict):
         module.fail_json(msg="prices: instance_hour must map instance types to prices an hour")
@@ -546,7 +567,9 @@ def main() -> None:
                     "instance_type": {"type": "str", "required": True},
                     "volume_gb": {"type": "int", "default": 0},
                     "public_ipv4": {"type": "bool", "default": False},
+                    "eip": {"type": "bool", "default": False},
                     "running": {"type": "bool", "default": False},
+                    "exists": {"type": "bool"},
                 },
             },
             "nat_mode": {"type": "str", "choices": ["during_deploy", "always", "none"], "default": "during_deploy"},
@@ -562,6 +585,7 @@ def main() -> None:
             "client_vpn_associations": {"type": "int", "default": 1},
             "client_vpn_associations_now": {"type": "int", "default": 0},
             "buckets": {"type": "dict", "default": {}},
+            "efs_bytes": {"type": "int", "default": 0},
             "kms_keys": {"type": "int", "default": 0, "no_log": False},  # a count of keys, not a secret
             "lambda_pipeline": {
                 "type": "dict",
@@ -628,7 +652,7 @@ def main() -> None:
     if changed_files and not module.check_mode:
         os.makedirs(dest, exist_ok=True)
         for path in changed_files:
-            write(path, files[path])
+            write_atomically(path, files[path])
     paths = list(files)
     module.exit_json(
         changed=bool(changed_files),

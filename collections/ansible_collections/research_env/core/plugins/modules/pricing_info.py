@@ -13,8 +13,8 @@ description:
   - Returns the on-demand list prices (USD) the cost report multiplies usage by, for the region O(region)
     (RV(prices)) - the hour of each of O(instance_types) (Linux, shared tenancy, no pre-installed software),
     a gp3 GB-month, a NAT gateway's hour and GB processed, a public IPv4 address hour, a Client VPN
-    association hour and connection hour, an S3 Standard GB-month, a KMS key month, a million Lambda
-    requests and a Lambda GB-second (x86_64).
+    association hour and connection hour, an S3 Standard GB-month, an EFS Standard GB-month, a KMS key month,
+    a million Lambda requests and a Lambda GB-second (x86_64).
   - With O(use_api=true) each item is one paginated C(GetProducts) of the AWS Price List Query API with
     exact (C(TERM_MATCH)) filters on the region's code (C(regionCode)) and the product, then narrowed by the
     product's C(usagetype) where the filters could match a neighbour; the price is the first tier
@@ -169,6 +169,10 @@ prices:
       description: A GB-month of S3 Standard storage (the first tier, up to 50 TB).
       type: float
       sample: 0.023
+    efs_standard_gb_month:
+      description: A GB-month of EFS Standard storage (Regional, the storage class C(General Purpose)).
+      type: float
+      sample: 0.3
     kms_key_month:
       description: A month of a customer managed KMS key.
       type: float
@@ -183,7 +187,8 @@ prices:
       sample: 0.0000166667
   sample: {"instance_hour": {"t3.large": 0.0832}, "ebs_gp3_gb_month": 0.08, "nat_gateway_hour": 0.045,
            "nat_gateway_gb": 0.045, "public_ipv4_hour": 0.005, "client_vpn_association_hour": 0.1,
-           "client_vpn_connection_hour": 0.05, "s3_standard_gb_month": 0.023, "kms_key_month": 1.0,
+           "client_vpn_connection_hour": 0.05, "s3_standard_gb_month": 0.023, "efs_standard_gb_month": 0.3,
+           "kms_key_month": 1.0,
            "lambda_million_requests": 0.2, "lambda_gb_second": 0.0000166667}
 sources:
   description:
