@@ -25,6 +25,7 @@ from ansible_collections.research_env.core.plugins.filter.preflight_cost import 
 from ansible_collections.research_env.core.plugins.filter.preflight_instances import check_instances
 from ansible_collections.research_env.core.plugins.filter.preflight_network import check_network
 from ansible_collections.research_env.core.plugins.filter.preflight_settings import (
+    check_lab_guard,
     check_lambda_pipeline,
     check_ports,
     check_run_settings,
@@ -111,6 +112,7 @@ def config_errors(config: dict[str, Any]) -> list[str]:
     errors += check_storage_and_images(config)
     errors += check_lambda_pipeline(config)
     errors += check_run_settings(config)
+    errors += check_lab_guard(config)
     errors += check_cost(config)
     errors += check_team(config)
     errors += check_vpn_hostname(config)

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from typing import Any
+from urllib.parse import urlsplit
 
-from ansible_collections.research_env.core.plugins.module_utils.values import as_int, is_bool
+from ansible_collections.research_env.core.plugins.module_utils.values import as_bool, as_int, is_bool
 
 # Applied with fullmatch only (see plugin_utils/checks.py).
 AMI_OWNER_RE = re.compile(r"[0-9]{12}|amazon|self|aws-marketplace")
@@ -97,6 +99,47 @@ def check_run_settings(config: dict[str, Any]) -> list[str]:
                 "3650. Set one (825, the default, is a little over two years)."
             )
     return errors
+
+
+def _is_this_machine(host: str) -> bool:
+    """Whether `host` (an endpoint URL's host) is this machine: localhost, a loopback address, or an address
+    a socket can bind here (the lab's emulator listens on the docker0 bridge's). Only literals are tried:
+    a name other than localhost is not resolved (that could ask a DNS server elsewhere)."""
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    if address.is_loopback:
+        return True
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.bind((str(address), 0))
+    except OSError:
+        return False
+    return True
+
+
+def check_lab_guard(config: dict[str, Any]) -> list[str]:
+    """lab_mode (lab/lab.yml) belongs to the local emulator: its settings write the emulator's dummy keys into
+    the hosts' environment files and stand containers in for instances. Against real AWS they would put
+    static keys on real hosts, so lab_mode is refused unless AWS_ENDPOINT_URL is an address of this machine."""
+    lab = config.get("lab_mode", False)
+    if not is_bool(lab) or not as_bool(lab):
+        return []
+    url = config.get("aws_endpoint_url") or ""
+    fix = (
+        "lab/lab.yml is for `make lab` only (the emulator on this machine). Against AWS, leave out -e @lab/lab.yml "
+        "and give your own settings file (README, On your AWS account)."
+    )
+    if not url:
+        return [f"lab_mode: true, but AWS_ENDPOINT_URL is not set: this run would act on real AWS. {fix}"]
+    host = urlsplit(url).hostname or ""
+    if not _is_this_machine(host):
+        return [f"lab_mode: true, but AWS_ENDPOINT_URL {url!r} is not an address of this machine. {fix}"]
+    return []
 
 
 def bucket_name_errors(value: Any, name: str = "notebooks_bucket") -> list[str]:
