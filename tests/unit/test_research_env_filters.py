@@ -9,7 +9,7 @@ from ansible_collections.research_env.core.plugins.filter.images import (
     image_errors,
     instance_type_errors,
 )
-from ansible_collections.research_env.core.plugins.filter.infra import enabled
+from ansible_collections.research_env.core.plugins.filter.infra import aws_access_denied, enabled
 from ansible_collections.research_env.core.plugins.filter.summary import hosts_summary
 
 
@@ -299,3 +299,21 @@ def test_keyed_paths_name_what_is_kept_per_member():
     assert keyed_paths(["alice", "bob"], "/a/vpn/", ".ovpn") == {"alice": "/a/vpn/alice.ovpn", "bob": "/a/vpn/bob.ovpn"}
     assert keyed_paths(["alice"], "/research-env/lab/filegator/") == {"alice": "/research-env/lab/filegator/alice"}
     assert keyed_paths([], "/x/") == {} and keyed_paths(None, "/x/") == {}
+
+
+@pytest.mark.parametrize(
+    ("result", "denied"),
+    [
+        ({"failed": True, "error": {"code": "AccessDeniedException", "message": "not authorized"}}, True),
+        ({"failed": True, "error": {"code": "AccessDenied"}}, True),
+        ({"failed": True, "error": {"code": "UnauthorizedOperation"}}, True),
+        # Another failure is a failure: throttling, a bad request, a module error without AWS's answer.
+        ({"failed": True, "error": {"code": "ThrottlingException"}}, False),
+        ({"failed": True, "msg": "Couldn't list the EventBridge rules"}, False),
+        ({"failed": False, "error": {"code": "AccessDeniedException"}}, False),
+        ({"changed": False, "rules": []}, False),
+        (None, False),
+    ],
+)
+def test_aws_access_denied_tells_a_refusal_from_other_failures(result, denied):
+    assert aws_access_denied(result) is denied

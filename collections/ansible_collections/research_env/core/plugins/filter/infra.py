@@ -53,6 +53,20 @@ def keyed_paths(names: list[str] | None, prefix: str, suffix: str = "") -> dict[
     return {name: f"{prefix}{name}{suffix}" for name in names or []}
 
 
+# The error codes AWS answers when the credentials may not make a call.
+ACCESS_DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedException")
+
+
+def aws_access_denied(result: dict[str, Any]) -> bool:
+    """Whether a task of an amazon.aws-style module failed because the credentials may not make the call
+    (fail_json_aws puts AWS's error, snake_cased, in `error`). Lets a play go on without a feature the admin
+    does not use (a budget, a schedule) when the account's policy does not grant its service at all."""
+    if not isinstance(result, dict) or not result.get("failed"):
+        return False
+    code = (result.get("error") or {}).get("code") if isinstance(result.get("error"), dict) else None
+    return code in ACCESS_DENIED
+
+
 class FilterModule:
     """research-env filters: infra."""
 
@@ -63,4 +77,5 @@ class FilterModule:
             "async_results": async_results,
             "nth_host": nth_host,
             "keyed_paths": keyed_paths,
+            "aws_access_denied": aws_access_denied,
         }
