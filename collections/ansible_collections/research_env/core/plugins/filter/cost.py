@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ansible_collections.research_env.core.plugins.filter.summary import hosts_summary
+
 LIVE = ("pending", "running")
 
 
@@ -23,12 +25,8 @@ def cost_hosts(
     while it is stopped: counted by its configuration, not by whether it runs now); `exists` / `running`:
     whether it exists now (running or stopped) and whether it is billed by the hour right now."""
     subnets = subnets or {}
-    found: dict[str, dict[str, Any]] = {}
-    for inst in sorted(instances, key=lambda i: i.get("launch_time", "")):
-        role = (inst.get("tags") or {}).get("Role")
-        state = (inst.get("state") or {}).get("name")
-        if role and state not in ("terminated", "shutting-down"):
-            found[role] = inst
+    # The role's instance as the summary sees it (hosts_summary: by Role tag, the newest, not terminated).
+    found = hosts_summary(instances)
     gb_by_instance: dict[str, int] = {}
     for vol in volumes:
         for att in vol.get("attachment_set") or []:
@@ -40,7 +38,7 @@ def cost_hosts(
         conf = configured[role] or {}
         inst = found.get(role)
         volume_gb = int(conf.get("volume_gb") or 0)
-        if inst and gb_by_instance.get(inst.get("instance_id")):
+        if inst and gb_by_instance.get(inst["instance_id"]):
             volume_gb = gb_by_instance[inst["instance_id"]]
         eip = bool(conf.get("eip"))
         public_subnet = bool((subnets.get(conf.get("subnet")) or {}).get("public"))
@@ -50,9 +48,9 @@ def cost_hosts(
                 "instance_type": (inst or {}).get("instance_type") or conf.get("type"),
                 "volume_gb": volume_gb,
                 "eip": eip,
-                "public_ipv4": eip or public_subnet or bool((inst or {}).get("public_ip_address")),
+                "public_ipv4": eip or public_subnet or bool((inst or {}).get("public_ip")),
                 "exists": inst is not None,
-                "running": inst is not None and (inst.get("state") or {}).get("name") in LIVE,
+                "running": inst is not None and inst["state"] in LIVE,
             }
         )
     return hosts
