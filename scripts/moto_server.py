@@ -48,7 +48,7 @@ kept both, so the subnet, the Elastic IP and the internet gateway stayed held).
 CreateSnapshot of an encrypted volume answers and describes the snapshot with the volume's
 KmsKeyId, as AWS does (moto left it out; CopySnapshot already keeps the KmsKeyId it is given).
 GetBucketTagging answers a tag with an empty value with an empty <Value/>, as AWS does (moto left
-the element out).
+the element out). A security group rule to a prefix list keeps its description (moto dropped it).
 Nothing else is altered.
 
 S3 event records (bucket notifications to Lambda, SQS, SNS) carry the object key URL-encoded the way
@@ -74,6 +74,10 @@ them), tags on cvpn-endpoint-* ids, and state per account and region that moto's
 makes ACM's GetCertificate return an imported certificate's chain as imported (moto added a fake AWS root CA,
 so community.aws.acm_certificate re-imported on every run) and keeps a certificate's tags on a re-import.
 AWS Budgets' UpdateBudget and subscriber calls (moto lacks them) and AWS's limits are added by emulator_budgets.py.
+S3 gateway VPC endpoints, whose policies moto stores and never evaluates, are modelled by emulator_vpce.py: a
+request from a running instance's private address (in the lab, the container at that address) in a subnet
+routed to the endpoint goes through it, and the endpoint's policy and the bucket policy's conditional
+statements on the keys it knows are evaluated as AWS evaluates them (its docstring says what is not modelled).
 
 The images moto offers are replaced by emulator-amis.json: stand-ins for the Canonical Ubuntu and
 Amazon Linux images AWS lists (moto ships only old ones), so the AMI lookup runs as on AWS.
@@ -104,6 +108,7 @@ os.environ.setdefault("MOTO_DOCKER_LAMBDA_IMAGE", os.environ.get("RESEARCH_ENV_L
 import docker.errors
 import emulator_budgets
 import emulator_client_vpn
+import emulator_vpce
 from moto import settings as moto_settings
 from moto.awslambda.models import LambdaFunction, _DockerDataVolumeContext, _DockerDataVolumeLayerContext
 from moto.core.responses import ActionResult
@@ -113,6 +118,7 @@ from moto.ec2.models import EC2Backend
 from moto.ec2.models.elastic_block_store import Volume
 from moto.ec2.models.instances import Instance
 from moto.ec2.models.nat_gateways import NatGatewayBackend
+from moto.ec2.models.security_groups import SecurityGroup, SecurityGroupRule
 from moto.ec2.responses.security_groups import SecurityGroups
 from moto.efs import urls as efs_urls
 from moto.efs.responses import EFSResponse
@@ -130,6 +136,7 @@ ec2_utils.EC2_PREFIX_TO_RESOURCE["eipalloc"] = "elastic-ip"
 
 emulator_client_vpn.install()
 emulator_budgets.install()
+emulator_vpce.install()
 
 
 def _with_return(update):  # noqa: ANN001, ANN202 - wraps moto's own response method
@@ -378,6 +385,48 @@ def _volume_init_with_snapshot_id(self: Volume, *args: Any, **kwargs: Any) -> No
 
 
 Volume.__init__ = _volume_init_with_snapshot_id
+
+
+# --- Security group rules to a prefix list keep their description, as on AWS (moto dropped it: a rule
+# "HTTPS to S3" read back without it, so every run found the research group changed) ----------------
+
+_rule_init = SecurityGroupRule.__init__
+
+
+def _rule_init_with_prefix_list_description(self: SecurityGroupRule, *args: Any, **kwargs: Any) -> None:
+    _rule_init(self, *args, **kwargs)
+    prefix_list = kwargs.get("prefix_list_id", args[7] if len(args) > 7 else None)
+    self.prefix_list_description = (prefix_list or {}).get("Description")
+
+
+def _flattened_rules_with_prefix_list_descriptions(self: SecurityGroup, rules: list[SecurityGroupRule]) -> Any:
+    views = _flattened_rules(self, rules)
+    for view in views:
+        for entry in view.prefix_list_ids:
+            described = [
+                r.prefix_list_description
+                for r in rules
+                if r.prefix_list_id == entry["PrefixListId"]
+                and (r.ip_protocol, r.from_port, r.to_port) == (view.ip_protocol, view.from_port, view.to_port)
+                and getattr(r, "prefix_list_description", None)
+            ]
+            if described:
+                entry["Description"] = described[0]
+    return views
+
+
+def _sg_update_description_of_prefix_lists(self: EC2Backend, security_rule: Any, rule: Any) -> None:
+    _sg_update_description(self, security_rule, rule)
+    description = getattr(security_rule, "prefix_list_description", None)
+    if description is not None and security_rule.prefix_list_id and security_rule.prefix_list_id == rule.prefix_list_id:
+        rule.prefix_list_description = description
+
+
+_flattened_rules = SecurityGroup._flattened_rules
+_sg_update_description = EC2Backend._sg_update_description
+SecurityGroupRule.__init__ = _rule_init_with_prefix_list_description
+SecurityGroup._flattened_rules = _flattened_rules_with_prefix_list_descriptions
+EC2Backend._sg_update_description = _sg_update_description_of_prefix_lists
 
 
 # --- What AWS cleans up and moto leaves behind (it would hold subnets, groups and gateways) ---------

@@ -951,3 +951,28 @@ def test_every_volume_has_a_snapshot_id_empty_when_made_without_one(ec2):
     copy = ec2.create_volume(AvailabilityZone="us-east-1a", SnapshotId=snap)
     found = {v["VolumeId"]: v["SnapshotId"] for v in ec2.describe_volumes()["Volumes"]}
     assert found == {empty["VolumeId"]: "", copy["VolumeId"]: snap}
+
+
+def test_a_rule_to_a_prefix_list_keeps_its_description(ec2, net):
+    """AWS keeps a prefix-list rule's description (PrefixListIds[].Description) as it does a CIDR's, and
+    UpdateSecurityGroupRuleDescriptionsEgress changes it; moto dropped it, so the research group's
+    "HTTPS to S3" rule read back without it and every run found the group changed."""
+    (s3_list,) = ec2.describe_prefix_lists(
+        Filters=[{"Name": "prefix-list-name", "Values": ["com.amazonaws.us-east-1.s3"]}]
+    )["PrefixLists"]
+    group = ec2.create_security_group(GroupName="pl", Description="pl", VpcId=net["vpc"])["GroupId"]
+    rule = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443}
+
+    def described() -> list[dict]:
+        perms = ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"][0]["IpPermissionsEgress"]
+        return [p for perm in perms for p in perm["PrefixListIds"]]
+
+    pl = s3_list["PrefixListId"]
+    ec2.authorize_security_group_egress(
+        GroupId=group, IpPermissions=[rule | {"PrefixListIds": [{"PrefixListId": pl, "Description": "HTTPS to S3"}]}]
+    )
+    assert described() == [{"PrefixListId": pl, "Description": "HTTPS to S3"}]
+    ec2.update_security_group_rule_descriptions_egress(
+        GroupId=group, IpPermissions=[rule | {"PrefixListIds": [{"PrefixListId": pl, "Description": "S3 only"}]}]
+    )
+    assert described() == [{"PrefixListId": pl, "Description": "S3 only"}]
