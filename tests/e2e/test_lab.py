@@ -464,6 +464,50 @@ def test_an_image_uploaded_from_jupyter_comes_back_processed(lab: Lab):
     assert any(source in e["message"] for e in events), [e["message"] for e in events][-20:]
 
 
+EXFIL = """
+import sys, boto3
+from botocore.exceptions import ClientError
+s3 = boto3.client("s3")
+for bucket, key in zip(sys.argv[1::2], sys.argv[2::2]):
+    try:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"research data")
+        print("PUT", bucket, "ok")
+    except ClientError as e:
+        print("PUT", bucket, e.response["Error"]["Code"], e.response["Error"]["Message"])
+"""
+
+
+def test_a_kernel_can_copy_data_only_to_the_environments_buckets(lab: Lab):
+    """From the Jupyter host, as its kernels run (the jupyter user, Jupyter's environment): a copy into
+    the notebooks bucket passes the S3 endpoint; into a bucket outside the environment, existing or not,
+    the endpoint's policy refuses it (docs/security.md)."""
+    jupyter = lab.host("jupyter")["name"]
+    s3 = emulator_clients()["s3"]
+    outside = f"outside-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=outside)
+    ours, key = lab.summary["notebooks_bucket"], f"egress-check/{uuid.uuid4().hex}.txt"
+    try:
+        run = docker(
+            "exec", jupyter, "sh", "-c",
+            "set -a && . /etc/jupyter/environment && set +a && cd /srv/jupyter && "
+            f"HOME=/srv/jupyter exec runuser -u jupyter -- /opt/jupyter/venv/bin/python -c '{EXFIL}' "
+            f"{ours} {key} {outside} stolen.txt {outside}-missing stolen.txt",
+            check=False, timeout=120,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert f"PUT {ours} ok" in run.stdout, run.stdout
+        for refused in (outside, f"{outside}-missing"):
+            assert re.search(
+                rf"PUT {refused} AccessDenied .*no VPC endpoint policy allows the s3:PutObject", run.stdout
+            ), run.stdout
+        assert s3.list_objects_v2(Bucket=outside).get("KeyCount") == 0
+    finally:
+        s3.delete_bucket(Bucket=outside)
+        versions = s3.list_object_versions(Bucket=ours, Prefix=key)
+        for v in versions.get("Versions", []) + versions.get("DeleteMarkers", []):
+            s3.delete_object(Bucket=ours, Key=key, VersionId=v["VersionId"])
+
+
 @pytest.fixture(scope="module")
 def second_run(lab: Lab) -> str:
     """`make lab` again, after the publishing flow: lab/lab.yml sets sync_now, so every run also

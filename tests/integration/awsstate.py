@@ -41,7 +41,8 @@ def network_resources(ec2: Any, env_name: str) -> dict[str, list[str]]:
 
 
 def sg_rules(ec2: Any, group_id: str, tier_of: dict[str, str]) -> set[tuple]:
-    """A group's rules as (direction, protocol, from, to, source) with group sources named by tier."""
+    """A group's rules as (direction, protocol, from, to, source) with group sources named by tier and
+    prefix lists as pl:<name> (com.amazonaws.<region>.s3)."""
     group = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
     rules = set()
     for direction, key in (("in", "IpPermissions"), ("out", "IpPermissionsEgress")):
@@ -52,6 +53,9 @@ def sg_rules(ec2: Any, group_id: str, tier_of: dict[str, str]) -> set[tuple]:
                 rules.add((direction, proto, *span, rng["CidrIp"]))
             for rng in perm.get("Ipv6Ranges", []):
                 rules.add((direction, proto, *span, rng["CidrIpv6"]))
+            for pl in perm.get("PrefixListIds", []):
+                (named,) = ec2.describe_prefix_lists(PrefixListIds=[pl["PrefixListId"]])["PrefixLists"]
+                rules.add((direction, proto, *span, "pl:" + named["PrefixListName"]))
             for pair in perm.get("UserIdGroupPairs", []):
                 rules.add((direction, proto, *span, "sg:" + tier_of.get(pair["GroupId"], pair["GroupId"])))
     return rules

@@ -13,8 +13,9 @@ ANY = "0.0.0.0/0"
 
 # Seed 000's three tables, with this project's deliberate differences (see playbooks/vars/network.yml):
 # SSH and the Access Server's admin UI (943) to the dmz from admin_cidrs only; 8080 for FileGator
-# (DESIGN.md); port 80 out of research only while the NAT gateway exists. The seed's unnamed
-# "Custom TCP from sg-00b79..." row is left out.
+# (DESIGN.md); out of research, 443 to S3's prefix list (the one the gateway endpoint's route names)
+# and to the VPC, and 80 and 443 to anywhere only while the NAT gateway exists (the seed had 443 to
+# anywhere always). The seed's unnamed "Custom TCP from sg-00b79..." row is left out.
 SEED_RULES = {
     "dmz": {
         ("in", "tcp", 22, 22, ADMIN),
@@ -29,7 +30,8 @@ SEED_RULES = {
         ("in", "tcp", 8080, 8080, "sg:dmz"),
         ("out", "tcp", 8888, 8888, "sg:dmz"),
         ("out", "tcp", 22, 22, "sg:dmz"),
-        ("out", "tcp", 443, 443, ANY),
+        ("out", "tcp", 443, 443, "pl:com.amazonaws.us-east-1.s3"),
+        ("out", "tcp", 443, 443, "10.0.0.0/16"),
     },
     "production": {
         ("in", "tcp", 22, 22, "sg:dmz"),
@@ -38,7 +40,7 @@ SEED_RULES = {
         ("out", "-1", "all", "all", ANY),
     },
 }
-HTTP_OUT = ("out", "tcp", 80, 80, ANY)
+NAT_OUT = {("out", "tcp", 80, 80, ANY), ("out", "tcp", 443, 443, ANY)}
 BUCKET = "{env}-notebooks-123456789012"  # moto's account id
 
 
@@ -74,9 +76,10 @@ def only_record(directory: Path, env_name: str) -> dict:
     return json.loads(found[0].read_text())
 
 
-def assert_bucket_as_built(s3, bucket: str, key_arn: str, env_name: str = "researchenv") -> None:
+def assert_bucket_as_built(aws: dict, bucket: str, key_arn: str, env_name: str = "researchenv") -> None:
     """Versioned, SSE-KMS with the environment's key and a bucket key, public access blocked, TLS only,
-    ACLs disabled, tagged as the environment's."""
+    the research hosts' roles only through the S3 endpoint, ACLs disabled, tagged as the environment's."""
+    s3, ec2 = aws["s3"], aws["ec2"]
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
     assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}
@@ -85,10 +88,22 @@ def assert_bucket_as_built(s3, bucket: str, key_arn: str, env_name: str = "resea
     assert block == dict.fromkeys(
         ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
     )
-    (statement,) = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
-    assert statement["Effect"] == "Deny" and statement["Principal"] == "*" and statement["Action"] == "s3:*"
-    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    assert set(statement["Resource"]) == {f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"}
+    statements = {st["Sid"]: st for st in json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]}
+    assert set(statements) == {"DenyInsecureTransport", "ResearchHostsOnlyThroughTheEndpoint"}
+    for statement in statements.values():
+        assert statement["Effect"] == "Deny" and statement["Principal"] == "*" and statement["Action"] == "s3:*"
+        assert set(statement["Resource"]) == {f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"}
+    assert statements["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # The research hosts' roles (jupyter, filegator), only through the environment's S3 endpoint.
+    endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "tag:Environment", "Values": [env_name]}])["VpcEndpoints"]
+    assert len(endpoints) == 1, endpoints
+    (endpoint,) = endpoints
+    roles = [f"arn:aws:iam::123456789012:role/research-env/{env_name}/{env_name}-{r}" for r in ("filegator", "jupyter")]
+    condition = statements["ResearchHostsOnlyThroughTheEndpoint"]["Condition"]
+    assert condition == {
+        "ArnEquals": {"aws:PrincipalArn": roles},
+        "StringNotEquals": {"aws:SourceVpce": endpoint["VpcEndpointId"]},
+    }, condition
     ownership = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
     assert ownership == [{"ObjectOwnership": "BucketOwnerEnforced"}]
     bucket_tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]}

@@ -47,7 +47,7 @@ class TestPipeline:
     def test_buckets_are_made_like_the_notebooks_bucket(self, pipeline, aws):
         key_arn = aws["kms"].describe_key(KeyId=f"alias/research-env/{ENV}")["KeyMetadata"]["Arn"]
         for bucket in (INPUT, OUTPUT):
-            assert_bucket_as_built(aws["s3"], bucket, key_arn, ENV)
+            assert_bucket_as_built(aws, bucket, key_arn, ENV)
 
     def test_the_function_runs_the_repository_code_with_its_own_role(self, pipeline, aws):
         fn = aws["lambda"].get_function(FunctionName=FUNCTION)

@@ -18,7 +18,7 @@ from emulator import Emulator
 from envbuild import (
     ANY,
     BUCKET,
-    HTTP_OUT,
+    NAT_OUT,
     SEED_RULES,
     assert_bucket_as_built,
     by_tier,
@@ -81,7 +81,7 @@ def tasks_run(run) -> set[str]:
 
 def assert_nat_window_closed(ec2) -> None:
     """No NAT gateway and its address released, no default route from the research subnet (the S3
-    endpoint's route kept), the research group with exactly the seed's rules (no 80/tcp out)."""
+    endpoint's route kept), the research group with exactly the seed's rules (no 80/tcp or 443/tcp to anywhere)."""
     vpc_id = vpc_of(ec2, "researchenv")["VpcId"]
     found = network_resources(ec2, "researchenv")
     assert "nat_gateway" not in found
@@ -161,6 +161,48 @@ class TestNetwork:
         assert endpoint["RouteTableIds"] == [tables["research"]["RouteTableId"]]
         assert any(r.get("GatewayId") == endpoint["VpcEndpointId"] for r in tables["research"]["Routes"])
 
+    def test_s3_endpoint_lets_through_only_the_environments_buckets(self, built, ec2):
+        """Only the environment's bucket (when this account owns it), and AL2023's package repositories
+        read-only: a copy to any other bucket is refused at the endpoint."""
+        (endpoint,) = ec2.describe_vpc_endpoints(Filters=[{"Name": "tag:Environment", "Values": ["researchenv"]}])[
+            "VpcEndpoints"
+        ]
+        statements = {st["Sid"]: st for st in json.loads(endpoint["PolicyDocument"])["Statement"]}
+        assert set(statements) == {"EnvironmentBuckets", "AmazonLinuxRepositories"}
+        bucket = BUCKET.format(env="researchenv")
+        ours = statements["EnvironmentBuckets"]
+        assert (ours["Effect"], ours["Principal"], ours["Action"]) == ("Allow", "*", "s3:*")
+        assert set(ours["Resource"]) == {f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"}
+        assert ours["Condition"] == {"StringEquals": {"aws:ResourceAccount": "123456789012"}}
+        repos = statements["AmazonLinuxRepositories"]
+        assert (repos["Action"], repos["Resource"]) == (
+            "s3:GetObject",
+            "arn:aws:s3:::al2023-repos-us-east-1-de612dc2/*",
+        )
+
+    def test_endpoint_policy_corrected_in_place(self, built, ec2, emulator_env, ssh_key):
+        """An endpoint with another policy (here AWS's default, full access) gets the environment's in place:
+        same endpoint id (the buckets' policies name it), the read-only buckets the admin lists added."""
+        flt = [{"Name": "tag:Environment", "Values": ["researchenv"]}]
+        (before,) = ec2.describe_vpc_endpoints(Filters=flt)["VpcEndpoints"]
+        ec2.modify_vpc_endpoint(VpcEndpointId=before["VpcEndpointId"], ResetPolicy=True)
+        extra = env_vars(ssh_key, s3_endpoint_read_buckets=["noaa-ghcn-pds"])
+        run = run_playbook("site.yml", "--tags", "network", extra_vars=extra, env=emulator_env)
+        assert run.rc == 0, run.explain()
+        (after,) = ec2.describe_vpc_endpoints(Filters=flt)["VpcEndpoints"]
+        assert after["VpcEndpointId"] == before["VpcEndpointId"]
+        statements = {st["Sid"]: st for st in json.loads(after["PolicyDocument"])["Statement"]}
+        assert set(statements["ReadOnlyBuckets"]["Resource"]) == {
+            "arn:aws:s3:::noaa-ghcn-pds",
+            "arn:aws:s3:::noaa-ghcn-pds/*",
+        }
+        assert "s3:PutObject" not in statements["ReadOnlyBuckets"]["Action"]
+        run = run_playbook("site.yml", "--tags", "network", extra_vars=env_vars(ssh_key), env=emulator_env)
+        assert run.rc == 0, run.explain()
+        assert run.changed() == 1, run.explain()  # the policy, back to the environment's buckets only
+        (again,) = ec2.describe_vpc_endpoints(Filters=flt)["VpcEndpoints"]
+        assert json.loads(again["PolicyDocument"]) == json.loads(before["PolicyDocument"])
+
     def test_default_security_group_has_no_rules(self, built, ec2):
         groups = security_groups(ec2, vpc_of(ec2, "researchenv")["VpcId"])
         assert groups["default"]["IpPermissions"] == []
@@ -170,7 +212,7 @@ class TestNetwork:
         groups = security_groups(ec2, vpc_of(ec2, "researchenv")["VpcId"])
         tier_of = {g["GroupId"]: tier for tier, g in groups.items()}
         for tier, expected in SEED_RULES.items():
-            want = expected | ({HTTP_OUT} if tier == "research" else set())  # NAT window open after --tags infra
+            want = expected | (NAT_OUT if tier == "research" else set())  # NAT window open after --tags infra
             assert sg_rules(ec2, groups[tier]["GroupId"], tier_of) == want, tier
             assert tags(groups[tier])["Name"] == f"researchenv-{tier}-sg"
 
@@ -183,7 +225,7 @@ class TestStorage:
         assert key_tags["Environment"] == "researchenv" and key_tags["ManagedBy"] == "research-env"
 
     def test_bucket(self, built, aws, key_arn):
-        assert_bucket_as_built(aws["s3"], BUCKET.format(env="researchenv"), key_arn)
+        assert_bucket_as_built(aws, BUCKET.format(env="researchenv"), key_arn)
 
     def test_no_efs_unless_enabled(self, built, aws):
         assert "efs" not in all_resources(aws, "researchenv")
@@ -457,7 +499,7 @@ class TestLifecycle:
         run = run_playbook("site.yml", "--tags", "storage", extra_vars=env_vars(ssh_key), env=emulator_env)
         assert run.rc == 0, run.explain()
         assert run.changed() > 0, run.explain()
-        assert_bucket_as_built(s3, bucket, key_arn)
+        assert_bucket_as_built(aws, bucket, key_arn)
 
         run = run_playbook("site.yml", "--tags", "storage", extra_vars=env_vars(ssh_key), env=emulator_env)
         assert run.rc == 0, run.explain()
@@ -600,7 +642,7 @@ class TestLifecycle:
             (nat,) = network_resources(ec2, "researchenv")["nat_gateway"]
             default_routes = [r for r in research_routes(ec2, vpc_id) if r.get("DestinationCidrBlock") == ANY]
             assert [r.get("NatGatewayId") for r in default_routes] == [nat], attempt
-            assert sg_rules(ec2, groups["research"]["GroupId"], tier_of) == SEED_RULES["research"] | {HTTP_OUT}
+            assert sg_rules(ec2, groups["research"]["GroupId"], tier_of) == SEED_RULES["research"] | NAT_OUT
 
         run = run_playbook("site.yml", "--tags", "nat", extra_vars=env_vars(ssh_key, nat_mode="none"), env=emulator_env)
         assert run.rc == 0, run.explain()

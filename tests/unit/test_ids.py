@@ -435,3 +435,39 @@ def test_whose_each_bucket_is():
         "notebooks_bucket: e-nb is this environment's but lives in eu-west-1, not in aws_region us-east-1. "
         "Set aws_region: eu-west-1.",
     ]
+
+
+def test_a_rule_to_a_prefix_list_is_understood():
+    """The research group's HTTPS rule to S3's prefix list (ip_prefix) is compared like any other: as it
+    should be, no call; its description or prefix list changed, the call."""
+    pl_rule = {"proto": "tcp", "ports": [443], "ip_prefix": "pl-63a5400a", "rule_desc": "HTTPS to S3"}
+    listed = {
+        "ip_protocol": "tcp",
+        "from_port": 443,
+        "to_port": 443,
+        "ip_ranges": [],
+        "ipv6_ranges": [],
+        "prefix_list_ids": [{"prefix_list_id": "pl-63a5400a", "description": "HTTPS to S3"}],
+        "user_id_group_pairs": [],
+    }
+    group = _listed_group()
+    group["ip_permissions_egress"] = [*group["ip_permissions_egress"], listed]
+    assert _differs(group, egress=[*SG_EGRESS, pl_rule]) is False
+    assert _differs(group, egress=[*SG_EGRESS, pl_rule | {"rule_desc": "other"}]) is True
+    assert _differs(group, egress=[*SG_EGRESS, pl_rule | {"ip_prefix": "pl-00000000"}]) is True
+    assert _differs(group) is True  # the prefix-list rule is one too many
+
+
+def test_s3_prefix_list_is_read_from_the_endpoint_route():
+    tables = [
+        {"routes": [{"destination_cidr_block": "10.0.0.0/16", "gateway_id": "local"}]},
+        {
+            "routes": [
+                {"destination_cidr_block": "0.0.0.0/0", "nat_gateway_id": "nat-1"},
+                {"destination_prefix_list_id": "pl-63a5400a", "gateway_id": "vpce-0123"},
+            ]
+        },
+    ]
+    assert f.s3_prefix_list(tables) == "pl-63a5400a"
+    assert f.s3_prefix_list(tables[:1]) == ""
+    assert f.s3_prefix_list([]) == ""

@@ -13,6 +13,7 @@ from ansible_collections.research_env.core.plugins.filter import preflight as f
 from ansible_collections.research_env.core.plugins.filter.preflight_settings import (
     bucket_name_errors,
     bucket_names_errors,
+    read_buckets_errors,
 )
 from ansible_collections.research_env.core.plugins.filter.preflight_ssh_key import ssh_public_key_errors
 
@@ -852,3 +853,19 @@ def test_every_bucket_name_is_legal_and_its_own():
     ]
     (error,) = bucket_names_errors(ok | {"lambda_pipeline_output_bucket": "E_Out"})
     assert error.startswith("lambda_pipeline_output_bucket: 'E_Out' is not a legal bucket name")
+
+
+def test_read_buckets_exact_legal_names_once(pubkey):
+    """s3_endpoint_read_buckets: other accounts' buckets by exact name (dots allowed: not ours)."""
+    assert read_buckets_errors([]) == []
+    assert read_buckets_errors(["noaa-ghcn-pds", "open.data.example"]) == []
+    (not_a_list,) = read_buckets_errors("noaa-ghcn-pds")
+    assert not_a_list.startswith("s3_endpoint_read_buckets: 'noaa-ghcn-pds' is not a list of bucket names.")
+    (wild,) = read_buckets_errors(["noaa-*"])
+    assert "is a pattern" in wild and "noaa-*" in wild
+    (bad,) = read_buckets_errors(["Has_Capitals"])
+    assert "'Has_Capitals' is not a legal bucket name" in bad
+    (twice,) = read_buckets_errors(["a-bucket", "a-bucket"])
+    assert "a-bucket listed more than once" in twice
+    assert f.config_errors(config(pubkey, s3_endpoint_read_buckets=["noaa-ghcn-pds"])) == []
+    assert any("s3_endpoint_read_buckets" in e for e in f.config_errors(config(pubkey, s3_endpoint_read_buckets=["x"])))

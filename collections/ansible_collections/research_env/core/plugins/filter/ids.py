@@ -130,6 +130,17 @@ def _table_routes(table: dict[str, Any]) -> set[tuple[str, str]]:
     return found
 
 
+def s3_prefix_list(tables: list[dict[str, Any]]) -> str:
+    """The prefix list id of S3 as a gateway endpoint's route names it in these route tables (as
+    ec2_vpc_route_table_info lists them), or "" when none has such a route. AWS adds that route to
+    each table of the endpoint; no amazon.aws module lists prefix lists."""
+    for table in tables or []:
+        for route in table.get("routes") or []:
+            if str(route.get("gateway_id") or "").startswith("vpce-") and route.get("destination_prefix_list_id"):
+                return str(route["destination_prefix_list_id"])
+    return ""
+
+
 def route_table_routes(tier: dict[str, Any], igw_id: str, nat_id: str | None) -> list[dict[str, str]]:
     """The routes of a tier's route table (network.yml): a public tier's default route to the internet
     gateway; the private one's to the NAT gateway while there is one (nat_id), else none."""
@@ -218,9 +229,11 @@ def iam_policies_todo(
     return todo
 
 
-# The rule keys security_group_differs understands; a rule with any other (icmp types, IPv6, prefix
-# lists, group names) is left to ec2_security_group itself.
-_RULE_KEYS = {"proto", "ports", "cidr_ip", "group_id", "rule_desc"}
+# The rule keys security_group_differs understands; a rule with any other (icmp types, IPv6, group
+# names) is left to ec2_security_group itself. ip_prefix is a prefix list id (pl-...).
+_RULE_KEYS = {"proto", "ports", "cidr_ip", "group_id", "ip_prefix", "rule_desc"}
+# A rule's source key -> the kind _current_permissions names it by.
+_RULE_KINDS = {"cidr_ip": "cidr_ip", "group_id": "group_id", "ip_prefix": "prefix_list"}
 
 
 def _wanted_permissions(rules: list[dict[str, Any]]) -> set[tuple[Any, ...]] | None:
@@ -248,8 +261,8 @@ def _wanted_permissions(rules: list[dict[str, Any]]) -> set[tuple[Any, ...]] | N
         else:
             return None
         sources = []
-        for kind in ("cidr_ip", "group_id"):
-            value = rule.get(kind)
+        for key, kind in _RULE_KINDS.items():
+            value = rule.get(key)
             for source in [value] if isinstance(value, str) else value or []:
                 sources.append((kind, str(source)))
         if not sources:
@@ -261,8 +274,8 @@ def _wanted_permissions(rules: list[dict[str, Any]]) -> set[tuple[Any, ...]] | N
 
 
 def _current_permissions(permissions: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
-    """The same tuples of a group as ec2_security_group_info returns it; IPv6 ranges and prefix lists
-    (which the wanted rules never have) as kinds of their own, so that they count as a difference."""
+    """The same tuples of a group as ec2_security_group_info returns it; IPv6 ranges (which the wanted
+    rules never have) as a kind of their own, so that they count as a difference."""
     found = set()
     for perm in permissions or []:
         proto = str(perm.get("ip_protocol"))
@@ -391,5 +404,6 @@ class FilterModule:
             "buckets_found": buckets_found,
             "bucket_owner_errors": bucket_owner_errors,
             "route_table_routes": route_table_routes,
+            "s3_prefix_list": s3_prefix_list,
             "route_table_tags": route_table_tags,
         }

@@ -47,6 +47,7 @@ def check_storage_and_images(config: dict[str, Any]) -> list[str]:
             )
         elif config["filegator_backup"] and "filegator" not in (config.get("instances") or {}):
             errors.append("filegator_backup: true, but instances has no filegator host. Add one, or set it to false.")
+    errors += read_buckets_errors(config.get("s3_endpoint_read_buckets", []))
     raw_window = config.get("kms_deletion_window_days", 30)
     window = as_int(raw_window)
     if window is None or not 7 <= window <= 30:
@@ -165,6 +166,28 @@ def bucket_name_errors(value: Any, name: str = "notebooks_bucket") -> list[str]:
     except ValueError:
         pass
     return [f"{name}: {value!r} {'; '.join(problems)}. Choose another name."] if problems else []
+
+
+def read_buckets_errors(value: Any) -> list[str]:
+    """s3_endpoint_read_buckets: a list of other accounts' bucket names (open data) the research
+    subnet may read through the S3 endpoint. S3's naming rules (dots allowed: these buckets are not
+    ours), no duplicates. Not a pattern: a wildcard would let a kernel read, and so signal to, any
+    bucket whose name matches (request logs of an outsider's bucket carry what the request says)."""
+    name = "s3_endpoint_read_buckets"
+    if not isinstance(value, list):
+        return [f"{name}: {value!r} is not a list of bucket names. Use a list, e.g. [noaa-ghcn-pds], or []."]
+    errors = []
+    for item in value:
+        if isinstance(item, str) and ("*" in item or "?" in item):
+            errors.append(f"{name}: {item!r} is a pattern. Name each bucket the research hosts may read.")
+        elif not isinstance(item, str) or not BUCKET_RE.fullmatch(item) or ".." in item:
+            errors.append(
+                f"{name}: {item!r} is not a legal bucket name (3-63 lowercase letters, digits, dots, hyphens)."
+            )
+    duplicates = sorted({b for b in value if isinstance(b, str) and value.count(b) > 1})
+    if duplicates:
+        errors.append(f"{name}: {', '.join(duplicates)} listed more than once. List each bucket once.")
+    return errors
 
 
 def bucket_names_errors(buckets: Any) -> list[str]:
