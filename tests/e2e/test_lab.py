@@ -508,6 +508,24 @@ def test_a_kernel_can_copy_data_only_to_the_environments_buckets(lab: Lab):
             s3.delete_object(Bucket=ours, Key=key, VersionId=v["VersionId"])
 
 
+def test_every_host_applies_security_updates_on_its_own(lab: Lab):
+    """roles/os_updates on every host: apt, as it reads its configuration, allows the security pocket
+    alone (the distribution's own origin list replaced), reboots only at 04:00, and its daily timers
+    run (docs/security.md#os-security-updates)."""
+    for role in ("vpn", "voila", "jupyter", "filegator"):
+        name = lab.host(role)["name"]
+        dump = docker("exec", name, "apt-config", "dump", timeout=60).stdout
+        origins = re.findall(r'^Unattended-Upgrade::Origins-Pattern:: "(.*)";$', dump, re.M)
+        assert origins == ["origin=Debian,codename=${distro_codename}-security,label=Debian-Security"], (role, origins)
+        assert not re.search(r"^Unattended-Upgrade::Allowed-Origins:: ", dump, re.M), role
+        assert 'Unattended-Upgrade::Automatic-Reboot-Time "04:00";' in dump, role
+        assert 'APT::Periodic::Unattended-Upgrade "1";' in dump, role
+        timers = docker(
+            "exec", name, "systemctl", "is-enabled", "apt-daily.timer", "apt-daily-upgrade.timer", timeout=60
+        )
+        assert timers.stdout.split() == ["enabled", "enabled"], (role, timers.stdout)
+
+
 @pytest.fixture(scope="module")
 def second_run(lab: Lab) -> str:
     """`make lab` again, after the publishing flow: lab/lab.yml sets sync_now, so every run also
