@@ -548,6 +548,7 @@ class TestLifecycle:
         ssm = aws["ssm"]
         prefix = "/research-env/researchenv/filegator/"
         team = [{"username": "alice", "filegator": True}, {"username": "bob"}]
+        nat_gateways = len(aws["ec2"].describe_nat_gateways()["NatGateways"])
         run = run_playbook(
             "site.yml", "--limit", "localhost", "--tags", "filegator,summary",
             extra_vars=env_vars(ssh_key, research_team=team), env=emulator_env,
@@ -581,6 +582,8 @@ class TestLifecycle:
         assert run.rc == 0, run.explain()
         for task in ("Generate the ones that do not exist yet", "Delete the ones of members who left"):
             assert re.search(rf"TASK \[Secrets \| {task}[^\]]*\][ *]*\nskipping: \[localhost\]", run.output), task
+        # No host was configured: none of these runs made a NAT gateway (docs/configuration.md).
+        assert len(aws["ec2"].describe_nat_gateways()["NatGateways"]) == nat_gateways
 
     def test_filegator_backup_may_write_files_and_nothing_else(self, built, aws, emulator_env, ssh_key):
         """filegator_backup: true gives the filegator host's role one inline policy: list and write the
