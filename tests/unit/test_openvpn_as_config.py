@@ -119,6 +119,13 @@ def test_users_added_updated_removed_with_profiles(sacli, capsys, tmp_path):
     assert [c["command"] for c in state["calls"]].count("RevokeUser") == 1
 
 
+def test_a_password_that_begins_with_a_dash_is_set(sacli, capsys):
+    """Generated passwords (token_urlsafe) begin with "-" one time in 64: sacli must not read it as an option."""
+    rc, out = run(capsys, users=[{"name": "alice", "password": "-" + SECRET}])
+    assert rc == 0 and out["passwords_set"] == ["alice"], out
+    assert SECRET not in json.dumps(out)
+
+
 def test_a_changed_password_is_set_again(sacli, capsys):
     users = [{"name": "alice", "password": SECRET}]
     run(capsys, users=users)

@@ -231,8 +231,9 @@ class Sacli:
             ("--value_file", value_file),
             ("--new_pass", new_pass),
         ):
+            # --name=value: a value that begins with "-" (a generated password may) is then not read as an option.
             if val is not None:
-                args += [name, val]
+                args.append(f"{name}={val}")
         rc, out, err = self.module.run_command([*args, command])
         if rc != 0:
             # The command's name and the user or key, never a value: values can be secrets.
