@@ -113,13 +113,15 @@ from moto import settings as moto_settings
 from moto.awslambda.models import LambdaFunction, _DockerDataVolumeContext, _DockerDataVolumeLayerContext
 from moto.core.responses import ActionResult
 from moto.ec2 import utils as ec2_utils
-from moto.ec2.exceptions import DependencyViolationError
+from moto.ec2.exceptions import DependencyViolationError, EC2ClientError
 from moto.ec2.models import EC2Backend
 from moto.ec2.models.elastic_block_store import Volume
 from moto.ec2.models.instances import Instance
 from moto.ec2.models.nat_gateways import NatGatewayBackend
 from moto.ec2.models.security_groups import SecurityGroup, SecurityGroupRule
+from moto.ec2.models.vpcs import VPCEndPoint
 from moto.ec2.responses.security_groups import SecurityGroups
+from moto.ec2.responses.vpcs import VPCs
 from moto.efs import urls as efs_urls
 from moto.efs.responses import EFSResponse
 from moto.iam.responses import IamResponse
@@ -385,6 +387,44 @@ def _volume_init_with_snapshot_id(self: Volume, *args: Any, **kwargs: Any) -> No
 
 
 Volume.__init__ = _volume_init_with_snapshot_id
+
+
+# --- ModifyVpcEndpoint ResetPolicy=true puts back the default policy, full access to the service (AWS API
+# reference, ModifyVpcEndpoint: "Specify true to reset the policy document to the default policy"); moto
+# ignored the parameter and kept whatever policy the endpoint had --------------------------------------
+
+_modify_vpc_endpoint = VPCs.modify_vpc_endpoint
+
+
+def _modify_vpc_endpoint_with_reset(self: VPCs) -> Any:
+    answer = _modify_vpc_endpoint(self)
+    if str(self._get_param("ResetPolicy") or "").lower() == "true":
+        (endpoint,) = self.ec2_backend.describe_vpc_endpoints(vpc_end_point_ids=[self._get_param("VpcEndpointId")])
+        endpoint.policy_document = json.dumps(VPCEndPoint.DEFAULT_POLICY)
+    return answer
+
+
+VPCs.modify_vpc_endpoint = _modify_vpc_endpoint_with_reset
+
+
+# --- DetachVolume names the instance only for a Multi-Attach volume (AWS API reference: InstanceId is
+# optional); moto looked the instance up unconditionally and answered 500 without it -----------------
+
+_detach_volume = EC2Backend.detach_volume
+
+
+def _detach_volume_of_its_instance(
+    self: EC2Backend, volume_id: str, instance_id: str | None, device_path: str | None
+) -> Any:
+    if not instance_id:
+        attachment = self.get_volume(volume_id).attachment
+        if attachment is None:
+            raise EC2ClientError("IncorrectState", f"Volume '{volume_id}' is in the 'available' state.")
+        instance_id = attachment.instance.id
+    return _detach_volume(self, volume_id, instance_id, device_path)
+
+
+EC2Backend.detach_volume = _detach_volume_of_its_instance
 
 
 # --- Security group rules to a prefix list keep their description, as on AWS (moto dropped it: a rule

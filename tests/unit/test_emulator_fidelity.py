@@ -976,3 +976,52 @@ def test_a_rule_to_a_prefix_list_keeps_its_description(ec2, net):
         GroupId=group, IpPermissions=[rule | {"PrefixListIds": [{"PrefixListId": pl, "Description": "S3 only"}]}]
     )
     assert described() == [{"PrefixListId": pl, "Description": "S3 only"}]
+
+
+def test_reset_policy_puts_back_the_gateway_endpoints_default_policy(ec2, net):
+    """ModifyVpcEndpoint ResetPolicy=true resets a gateway endpoint's policy to the default, full access
+    to the service (AWS API reference); moto ignored it and kept the endpoint's policy."""
+    table = ec2.create_route_table(VpcId=net["vpc"])["RouteTable"]["RouteTableId"]
+    narrow = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::data/*"}
+        ],
+    }
+    endpoint = ec2.create_vpc_endpoint(
+        VpcId=net["vpc"],
+        ServiceName=f"com.amazonaws.{REGION}.s3",
+        RouteTableIds=[table],
+        PolicyDocument=json.dumps(narrow),
+    )["VpcEndpoint"]["VpcEndpointId"]
+
+    def policy() -> dict:
+        return json.loads(ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint])["VpcEndpoints"][0]["PolicyDocument"])
+
+    assert policy() == narrow
+    ec2.modify_vpc_endpoint(VpcEndpointId=endpoint, ResetPolicy=True)
+    (statement,) = policy()["Statement"]
+    assert (statement["Effect"], statement["Principal"], statement["Action"], statement["Resource"]) == (
+        "Allow",
+        "*",
+        "*",
+        "*",
+    )
+    ec2.modify_vpc_endpoint(VpcEndpointId=endpoint, PolicyDocument=json.dumps(narrow))
+    assert policy() == narrow
+
+
+def test_detach_volume_needs_no_instance_id(ec2, net):
+    """DetachVolume's InstanceId is optional (needed only for a Multi-Attach volume, AWS API reference);
+    moto answered 500 without it. A volume attached to nothing is refused as AWS refuses it."""
+    instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, SubnetId=net["subnet"])
+    instance_id = instance["Instances"][0]["InstanceId"]
+    volume = ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=1)["VolumeId"]
+    ec2.attach_volume(VolumeId=volume, InstanceId=instance_id, Device="/dev/sdz")
+    detached = ec2.detach_volume(VolumeId=volume)
+    assert (detached["InstanceId"], detached["Device"]) == (instance_id, "/dev/sdz")
+    assert ec2.describe_volumes(VolumeIds=[volume])["Volumes"][0]["State"] == "available"
+    with pytest.raises(ClientError) as caught:
+        ec2.detach_volume(VolumeId=volume)
+    assert caught.value.response["Error"]["Code"] == "IncorrectState"
+    assert caught.value.response["Error"]["Message"] == f"Volume '{volume}' is in the 'available' state."
