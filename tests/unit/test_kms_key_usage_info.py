@@ -519,3 +519,20 @@ def test_key_usage_then_bucket_destroy_through_ansible_against_a_moto_server(mot
     }
     assert destroyed["counts"] == {"versions": 1, "delete_markers": 1, "bytes": 2}
     assert bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
+
+
+def test_services_ebs_alone_lists_no_bucket_and_no_file_system(env, capsys):
+    """The posture check of EBS encryption asks for services [ebs]: the volumes come back, and neither
+    S3 nor EFS is called (their lists are empty, the call counts show no call to them)."""
+    zone = f"{REGION}a"
+    env.bucket("bkt-c", kms_key="alias/researchenv")
+    env.efs.create_file_system(CreationToken="home", Encrypted=True, KmsKeyId=env.key["Arn"])
+    ours = env.ec2.create_volume(AvailabilityZone=zone, Size=2, Encrypted=True, KmsKeyId=env.key["Arn"])
+    rc, out = run_main({"key_id": "alias/researchenv", "services": ["ebs"]}, capsys)
+    assert rc == 0, out
+    assert [v["volume_id"] for v in out["volumes"]] == [ours["VolumeId"]]
+    assert out["buckets"] == [] and out["file_systems"] == []
+    # DescribeKey, ListAliases, DescribeVolumes, DescribeSnapshots: no ListBuckets, no DescribeFileSystems.
+    assert out["api_calls"] == 4, out["api_calls"]
+    rc, everything = run_main({"key_id": "alias/researchenv"}, capsys)
+    assert [b["name"] for b in everything["buckets"]] == ["bkt-c"] and len(everything["file_systems"]) == 1

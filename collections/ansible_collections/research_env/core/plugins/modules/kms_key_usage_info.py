@@ -61,6 +61,17 @@ options:
       - Threads that send C(HeadObject) (and read the buckets' tags and encryption) in parallel.
     type: int
     default: 8
+  services:
+    description:
+      - Where to look. V(s3) the buckets and their objects, V(ebs) volumes, snapshots and the AMIs that use those
+        snapshots, V(efs) file systems. A service left out is not called and its lists come back empty.
+      - The posture check of EBS encryption (playbooks/verify.yml) asks for V(ebs) alone, so that no bucket of the
+        region is listed for it.
+    type: list
+    elements: str
+    choices: [s3, ebs, efs]
+    default: [s3, ebs, efs]
+    version_added: 1.1.0
 author:
   - research-env contributors (!UNKNOWN)
 notes:
@@ -91,6 +102,12 @@ EXAMPLES = r"""
       - key_usage.buckets | selectattr('object_scan', 'eq', 'limit_reached') | list | length == 0
       - key_usage.volumes + key_usage.snapshots + key_usage.images + key_usage.file_systems | length == 0
     fail_msg: "The key still encrypts data; see key_usage"
+
+- name: Which volumes does the key encrypt (no bucket listed)?
+  research_env.core.kms_key_usage_info:
+    key_id: alias/researchenv
+    services: [ebs]
+  register: key_volumes
 
 - name: Find the environment's buckets by tag, whatever their names (no key needed)
   research_env.core.kms_key_usage_info:
@@ -614,8 +631,13 @@ def key_usage(clients: Clients, params: dict, region: str) -> dict:
     identifiers = key_identifiers(metadata, aliases) if metadata else set()
     s3 = clients["s3"]
 
-    names = sorted(
-        b["Name"] for b in paginated_query_with_retries(s3, "list_buckets", BucketRegion=region).get("Buckets", [])
+    services = set(params.get("services") or ["s3", "ebs", "efs"])
+    names = (
+        sorted(
+            b["Name"] for b in paginated_query_with_retries(s3, "list_buckets", BucketRegion=region).get("Buckets", [])
+        )
+        if "s3" in services
+        else []
     )
     pool = ThreadPoolExecutor(max_workers=params["object_scan_workers"])
     try:
@@ -636,8 +658,20 @@ def key_usage(clients: Clients, params: dict, region: str) -> dict:
     if not metadata:
         return result
 
-    ec2, efs = clients["ec2"], clients["efs"]
     encrypted = ansible_dict_to_boto3_filter_list({"encrypted": "true"})
+    if "ebs" in services:
+        _ebs_usage(clients["ec2"], encrypted, identifiers, result)
+    if "efs" in services:
+        file_systems = paginated_query_with_retries(clients["efs"], "describe_file_systems").get("FileSystems", [])
+        result["file_systems"] = sorted(
+            (file_system_entry(f) for f in file_systems if f.get("KmsKeyId") in identifiers),
+            key=lambda f: f["file_system_id"],
+        )
+    return result
+
+
+def _ebs_usage(ec2: Any, encrypted: list, identifiers: set[str], result: dict) -> None:
+    """The volumes and snapshots encrypted with the key, and the AMIs that use those snapshots, into result."""
     volumes = paginated_query_with_retries(ec2, "describe_volumes", Filters=encrypted).get("Volumes", [])
     result["volumes"] = sorted(
         (volume_entry(v) for v in volumes if v.get("KmsKeyId") in identifiers), key=lambda v: v["volume_id"]
@@ -651,12 +685,6 @@ def key_usage(clients: Clients, params: dict, region: str) -> dict:
     if result["snapshots"]:
         images = paginated_query_with_retries(ec2, "describe_images", Owners=["self"]).get("Images", [])
         result["images"] = images_using(images, {s["snapshot_id"] for s in result["snapshots"]})
-    file_systems = paginated_query_with_retries(efs, "describe_file_systems").get("FileSystems", [])
-    result["file_systems"] = sorted(
-        (file_system_entry(f) for f in file_systems if f.get("KmsKeyId") in identifiers),
-        key=lambda f: f["file_system_id"],
-    )
-    return result
 
 
 def main() -> None:
@@ -667,6 +695,7 @@ def main() -> None:
             skip_object_scan=dict(type="list", elements="str", default=[]),
             skip_object_scan_tags=dict(type="dict", default={}),
             object_scan_workers=dict(type="int", default=8),
+            services=dict(type="list", elements="str", choices=["s3", "ebs", "efs"], default=["s3", "ebs", "efs"]),
         ),
         supports_check_mode=True,
     )
