@@ -169,6 +169,18 @@ def test_make_lab_builds_everything_and_prints_the_summary(lab: Lab):
     # The summary is printed too, with the substitutes lab mode makes.
     for text in ("Voila (public): " + lab.voila_url, "Jupyter through the vpn host: ssh", "Lab mode substitutes:"):
         assert text in lab.first_run
+    # The posture checks ran before the summary, on AWS's side and on every host: all pass. The lab's
+    # emulator keys in the sync jobs' and Jupyter's environment files are the one declared exception.
+    posture = json.loads((ROOT / "artifacts" / ENV / "posture.json").read_text())
+    assert posture["passed"] is True, posture
+    assert [c for c in posture["checks"] if c["status"] != "pass" and c["check"] != "nat_released"] == []
+    keys = {c["resource"]: c["detail"] for c in posture["checks"] if c["check"] == "no_static_aws_keys"}
+    assert set(keys) == {lab.host(role)["name"] for role in ("vpn", "voila", "jupyter", "filegator")}, keys
+    assert "declared" in keys[lab.host("jupyter")["name"]] and "declared" in keys[lab.host("voila")["name"]], keys
+    assert keys[lab.host("vpn")["name"]] == "no AWS key in a file", keys
+    assert [c["resource"] for c in posture["checks"] if c["check"] == "voila_answers"] == [
+        f"{lab.host('voila')['name']} {lab.voila_url}"
+    ]
 
 
 def test_the_voila_url_serves_the_sample_notebook_executed(lab: Lab):
@@ -524,6 +536,27 @@ def test_every_host_applies_security_updates_on_its_own(lab: Lab):
             "exec", name, "systemctl", "is-enabled", "apt-daily.timer", "apt-daily-upgrade.timer", timeout=60
         )
         assert timers.stdout.split() == ["enabled", "enabled"], (role, timers.stdout)
+
+
+def test_verify_names_a_key_left_on_a_host_and_voila_gone(lab: Lab):
+    """Issue 16's host checks with their faults: an access key in root's ~/.aws on the jupyter host,
+    and nginx stopped on the voila host. `--tags verify` fails naming both checks and hosts; with the
+    faults taken back it passes (the second make lab below runs it again)."""
+    jupyter, voila = lab.host("jupyter")["name"], lab.host("voila")["name"]
+    credentials = "[default]\naws_access_key_id = AKIAE2ETESTKEY000001\naws_secret_access_key = e2e-not-a-secret\n"
+    docker("exec", jupyter, "sh", "-c", f"mkdir -p /root/.aws && printf '{credentials}' > /root/.aws/credentials")
+    docker("exec", voila, "systemctl", "stop", "nginx")
+    try:
+        out = make("lab", "02-verify-faults.log", "ARGS=--tags verify", check=False)
+        assert out.returncode != 0, out.stdout[-3000:]
+        posture = json.loads((ROOT / "artifacts" / ENV / "posture.json").read_text())
+        failed = {(c["check"], c["resource"].split()[0]) for c in posture["checks"] if c["status"] == "fail"}
+        assert failed == {("no_static_aws_keys", jupyter), ("voila_answers", voila)}, posture
+        assert f"no_static_aws_keys failed on {jupyter}: /root/.aws/credentials: …0001" in out.stdout
+        assert "e2e-not-a-secret" not in out.stdout and "AKIAE2ETESTKEY000001" not in out.stdout
+    finally:
+        docker("exec", jupyter, "rm", "-rf", "/root/.aws")
+        docker("exec", voila, "systemctl", "start", "nginx")
 
 
 @pytest.fixture(scope="module")

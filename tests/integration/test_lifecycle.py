@@ -505,12 +505,152 @@ class TestLifecycle:
         assert run.rc == 0, run.explain()
         assert run.changed() == 0, run.explain()
 
-    def test_end_of_site_releases_the_nat_gateway(self, built, ec2, emulator_env, ssh_key):
+    def test_end_of_site_releases_the_nat_gateway(self, built, ec2, emulator_env, ssh_key, tmp_path):
         # The emulator starts no machines, so the configure plays are left out with --limit
         # localhost (the AWS side of site.yml, start to end); the e2e test runs them in the lab.
-        run = run_playbook("site.yml", "--limit", "localhost", extra_vars=env_vars(ssh_key), env=emulator_env)
+        run = run_playbook(
+            "site.yml",
+            "--limit",
+            "localhost",
+            extra_vars=env_vars(ssh_key, artifacts_dir=str(tmp_path)),
+            env=emulator_env,
+        )
         assert run.rc == 0, run.explain()
         assert_nat_window_closed(ec2)
+        # The whole run ends with the posture checks (playbooks/verify.yml): every AWS check passes on the
+        # environment as built; the hosts' checks did not apply, the hosts being left out of the run.
+        posture = json.loads((tmp_path / "posture.json").read_text())
+        assert posture["passed"] is True
+        statuses = {(c["check"], c["status"]) for c in posture["checks"]}
+        assert {c for c, status in statuses if status == "fail"} == set()
+        assert {c for c, status in statuses if status == "skipped"} == {"no_static_aws_keys", "voila_answers"}
+
+    def test_verify_names_each_injected_fault(self, built, aws, emulator_env, ssh_key, tmp_path):
+        """Issue 16: each posture check with its fault injected fails, naming the check and the resource;
+        with the faults taken back the same run passes. One fault per check, all at once (the checks
+        read different resources), then `site.yml --tags verify`."""
+        ec2, s3, iam = aws["ec2"], aws["s3"], aws["iam"]
+        bucket = BUCKET.format(env="researchenv")
+        hosts = instances_by_role(ec2)
+        jupyter, filegator = hosts["jupyter"], hosts["filegator"]
+        vpc_id = vpc_of(ec2, "researchenv")["VpcId"]
+        groups = security_groups(ec2, vpc_id)
+        tables = by_tier(ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"])
+        (igw,) = ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])[
+            "InternetGateways"
+        ]
+        (endpoint,) = ec2.describe_vpc_endpoints(Filters=[{"Name": "tag:Environment", "Values": ["researchenv"]}])[
+            "VpcEndpoints"
+        ]
+        subnets = by_tier(ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"])
+        policy = s3.get_bucket_policy(Bucket=bucket)["Policy"]
+        encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+        env_tags = [{"Key": "Environment", "Value": "researchenv"}, {"Key": "ManagedBy", "Value": "research-env"}]
+        path = "/research-env/researchenv/"
+        ssh_rule = [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": ANY}]}]
+
+        # The faults.
+        ec2.modify_instance_metadata_options(InstanceId=jupyter["InstanceId"], HttpTokens="optional")
+        plain = ec2.create_volume(AvailabilityZone=filegator["Placement"]["AvailabilityZone"], Size=1)["VolumeId"]
+        ec2.attach_volume(VolumeId=plain, InstanceId=filegator["InstanceId"], Device="/dev/sdz")
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+        s3.delete_public_access_block(Bucket=bucket)
+        s3.delete_bucket_policy(Bucket=bucket)
+        s3.put_bucket_encryption(
+            Bucket=bucket,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+        )
+        ec2.authorize_security_group_ingress(GroupId=groups["production"]["GroupId"], IpPermissions=ssh_rule)
+        ec2.create_route(
+            RouteTableId=tables["research"]["RouteTableId"],
+            DestinationCidrBlock=ANY,
+            GatewayId=igw["InternetGatewayId"],
+        )
+        iam.create_user(UserName="researchenv-sync", Path=path)
+        key_id = iam.create_access_key(UserName="researchenv-sync")["AccessKey"]["AccessKeyId"]
+        address = ec2.allocate_address(Domain="vpc")["AllocationId"]
+        nat = ec2.create_nat_gateway(
+            SubnetId=subnets["dmz"]["SubnetId"],
+            AllocationId=address,
+            TagSpecifications=[{"ResourceType": "natgateway", "Tags": env_tags}],
+        )["NatGateway"]["NatGatewayId"]
+        ec2.modify_vpc_endpoint(VpcEndpointId=endpoint["VpcEndpointId"], ResetPolicy=True)
+
+        try:
+            run = run_playbook(
+                "site.yml",
+                "--tags",
+                "verify",
+                "--limit",
+                "localhost",
+                extra_vars=env_vars(ssh_key, artifacts_dir=str(tmp_path)),
+                env=emulator_env,
+            )
+            assert run.rc != 0, run.explain()
+            assert (tmp_path / "posture.json").is_file(), run.explain()
+            posture = json.loads((tmp_path / "posture.json").read_text())
+            assert posture["passed"] is False
+            failed = {(c["check"], c["resource"]) for c in posture["checks"] if c["status"] == "fail"}
+            expected = {
+                ("imdsv2_required", f"{jupyter['InstanceId']} (jupyter)"),
+                ("ebs_encrypted_with_env_key", f"{plain} on {filegator['InstanceId']} (filegator)"),
+                ("bucket_versioning", bucket),
+                ("bucket_public_access_block", bucket),
+                ("bucket_tls_only", bucket),
+                ("bucket_policy_as_designed", bucket),
+                ("bucket_sse_kms", bucket),
+                ("security_group_rules", f"{groups['production']['GroupId']} (production)"),
+                ("research_hosts_not_public", f"{jupyter['InstanceId']} (jupyter)"),
+                ("research_hosts_not_public", f"{filegator['InstanceId']} (filegator)"),
+                ("no_iam_access_keys", f"researchenv-sync ({key_id})"),
+                ("nat_released", nat),
+                ("endpoint_policy", endpoint["VpcEndpointId"]),
+            }
+            assert failed == expected
+            # The run's failure names each check and its resource.
+            for check, resource in expected:
+                assert f"{check} failed on {resource}" in run.output, (check, resource)
+            # Nothing else failed: the other instances, groups and volumes still pass.
+            passed = {(c["check"], c["resource"]) for c in posture["checks"] if c["status"] == "pass"}
+            assert ("imdsv2_required", f"{filegator['InstanceId']} (filegator)") in passed
+            assert ("security_group_rules", f"{groups['research']['GroupId']} (research)") in passed
+        finally:
+            ec2.modify_instance_metadata_options(InstanceId=jupyter["InstanceId"], HttpTokens="required")
+            ec2.detach_volume(VolumeId=plain, InstanceId=filegator["InstanceId"], Device="/dev/sdz")
+            ec2.delete_volume(VolumeId=plain)
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+            s3.put_public_access_block(
+                Bucket=bucket,
+                PublicAccessBlockConfiguration={
+                    "BlockPublicAcls": True,
+                    "IgnorePublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "RestrictPublicBuckets": True,
+                },
+            )
+            s3.put_bucket_policy(Bucket=bucket, Policy=policy)
+            s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=encryption)
+            ec2.revoke_security_group_ingress(GroupId=groups["production"]["GroupId"], IpPermissions=ssh_rule)
+            ec2.delete_route(RouteTableId=tables["research"]["RouteTableId"], DestinationCidrBlock=ANY)
+            iam.delete_access_key(UserName="researchenv-sync", AccessKeyId=key_id)
+            iam.delete_user(UserName="researchenv-sync")
+            ec2.delete_nat_gateway(NatGatewayId=nat)
+            ec2.release_address(AllocationId=address)
+            ec2.modify_vpc_endpoint(VpcEndpointId=endpoint["VpcEndpointId"], PolicyDocument=endpoint["PolicyDocument"])
+
+        run = run_playbook(
+            "site.yml",
+            "--tags",
+            "verify",
+            "--limit",
+            "localhost",
+            extra_vars=env_vars(ssh_key, artifacts_dir=str(tmp_path)),
+            env=emulator_env,
+        )
+        assert run.rc == 0, run.explain()
+        assert json.loads((tmp_path / "posture.json").read_text())["passed"] is True
 
     def test_the_access_servers_passwords_are_kept_in_ssm(self, built, aws, emulator_env, ssh_key):
         """vpn_provider openvpn_as (the default): the admin's and each VPN member's password are generated
