@@ -549,6 +549,12 @@ class TestLifecycle:
         path = "/research-env/researchenv/"
         ssh_rule = [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": ANY}]}]
 
+        def verify():
+            extra = env_vars(ssh_key, artifacts_dir=str(tmp_path))
+            return run_playbook(
+                "site.yml", "--tags", "verify", "--limit", "localhost", extra_vars=extra, env=emulator_env
+            )
+
         # The faults.
         ec2.modify_instance_metadata_options(InstanceId=jupyter["InstanceId"], HttpTokens="optional")
         plain = ec2.create_volume(AvailabilityZone=filegator["Placement"]["AvailabilityZone"], Size=1)["VolumeId"]
@@ -579,15 +585,7 @@ class TestLifecycle:
         ec2.modify_vpc_endpoint(VpcEndpointId=endpoint["VpcEndpointId"], ResetPolicy=True)
 
         try:
-            run = run_playbook(
-                "site.yml",
-                "--tags",
-                "verify",
-                "--limit",
-                "localhost",
-                extra_vars=env_vars(ssh_key, artifacts_dir=str(tmp_path)),
-                env=emulator_env,
-            )
+            run = verify()
             assert run.rc != 0, run.explain()
             assert (tmp_path / "posture.json").is_file(), run.explain()
             posture = json.loads((tmp_path / "posture.json").read_text())
@@ -640,15 +638,7 @@ class TestLifecycle:
             ec2.release_address(AllocationId=address)
             ec2.modify_vpc_endpoint(VpcEndpointId=endpoint["VpcEndpointId"], PolicyDocument=endpoint["PolicyDocument"])
 
-        run = run_playbook(
-            "site.yml",
-            "--tags",
-            "verify",
-            "--limit",
-            "localhost",
-            extra_vars=env_vars(ssh_key, artifacts_dir=str(tmp_path)),
-            env=emulator_env,
-        )
+        run = verify()
         assert run.rc == 0, run.explain()
         assert json.loads((tmp_path / "posture.json").read_text())["passed"] is True
 
