@@ -49,6 +49,8 @@ CreateSnapshot of an encrypted volume answers and describes the snapshot with th
 KmsKeyId, as AWS does (moto left it out; CopySnapshot already keeps the KmsKeyId it is given).
 GetBucketTagging answers a tag with an empty value with an empty <Value/>, as AWS does (moto left
 the element out). A security group rule to a prefix list keeps its description (moto dropped it).
+A single-part object stored with SSE-KMS (asked for or the bucket's default) has an ETag that is not the
+MD5 of its content, as on AWS: 32 hex digits, random per write (moto gave the MD5 whatever the encryption).
 Nothing else is altered.
 
 S3 event records (bucket notifications to Lambda, SQS, SNS) carry the object key URL-encoded the way
@@ -128,7 +130,7 @@ from moto.iam.responses import IamResponse
 from moto.kms.models import KmsBackend
 from moto.s3 import notifications as s3_notifications
 from moto.s3.exceptions import InvalidArgumentError, InvalidFilterRuleName
-from moto.s3.models import FakeBucket, Notification
+from moto.s3.models import FakeBucket, FakeKey, Notification
 from moto.s3.responses import S3Response
 from moto.server import main
 
@@ -255,6 +257,28 @@ def _get_bucket_tags_with_empty_values(self: S3Response) -> Any:
 
 
 S3Response.get_bucket_tags = _get_bucket_tags_with_empty_values
+
+
+# --- ETags of SSE-KMS objects are not MD5 digests --------------------------------------------------
+# AWS (Object.ETag): objects created by PUT, POST or Copy "and are encrypted by SSE-S3 or plaintext, have
+# ETags that are an MD5 digest of their object data"; "encrypted by SSE-C or SSE-KMS, have ETags that are
+# not an MD5 digest of their object data"; multipart objects' ETags are not MD5 digests whatever the
+# encryption. moto 5.2.5 gives every single-part object the MD5 of its bytes, so a tool that trusted an
+# SSE-KMS ETag as an MD5 would pass here and fail on AWS. AWS promises nothing more about that ETag (not even
+# that two PUTs of the same bytes get the same one), so it is 32 random hex digits per write, fixed once
+# made: the form AWS shows (aws-cli PR #1026) and the form moto's CompleteMultipartUpload decodes from a
+# part's ETag. SSE-C is not modelled by moto at all. Multipart objects keep moto's "<md5 of part ETags>-N".
+_NON_MD5_ETAG_ENCRYPTION = ("aws:kms", "aws:kms:dsse")
+_fake_key_etag = FakeKey.etag
+
+
+def _etag_not_md5_under_kms(self: FakeKey) -> str:
+    if self._etag is None and self.multipart is None and getattr(self, "encryption", None) in _NON_MD5_ETAG_ENCRYPTION:
+        self._etag = hashlib.md5(os.urandom(16), usedforsecurity=False).hexdigest()
+    return _fake_key_etag.fget(self)
+
+
+FakeKey.etag = property(_etag_not_md5_under_kms)
 
 
 # --- Deletes AWS refuses while something depends on the resource (DependencyViolation) --------------

@@ -1025,3 +1025,83 @@ def test_detach_volume_needs_no_instance_id(ec2, net):
         ec2.detach_volume(VolumeId=volume)
     assert caught.value.response["Error"]["Code"] == "IncorrectState"
     assert caught.value.response["Error"]["Message"] == f"Volume '{volume}' is in the 'available' state."
+
+
+# --- ETags of SSE-KMS objects ---------------------------------------------------------------------------
+# AWS, Object.ETag (API reference; the same text in botocore's model): "Objects created by the PUT Object, POST
+# Object, or Copy operation, or through the Amazon Web Services Management Console, and are encrypted by SSE-S3 or
+# plaintext, have ETags that are an MD5 digest of their object data. [...] encrypted by SSE-C or SSE-KMS, have
+# ETags that are not an MD5 digest of their object data. If an object is created by either the Multipart Upload or
+# Part Copy operation, the ETag is not an MD5 digest, regardless of the method of encryption."
+# Nothing more is promised for SSE-KMS: the ETag is opaque and may differ between two PUTs of the same bytes.
+
+ETAG_BUCKET = "etag-fidelity"
+BODY = b'{"cells": [], "nbformat": 4}'
+
+
+def _md5(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def _bucket(aws: dict, default: dict | None) -> None:
+    aws["s3"].create_bucket(Bucket=ETAG_BUCKET)
+    if default:
+        aws["s3"].put_bucket_encryption(
+            Bucket=ETAG_BUCKET,
+            ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": default}]},
+        )
+
+
+def _kms_default(aws: dict) -> dict:
+    key = aws["kms"].create_key()["KeyMetadata"]["KeyId"]
+    return {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}
+
+
+@pytest.mark.parametrize("how", ["bucket default", "asked for on the PUT"])
+def test_a_single_part_sse_kms_object_has_an_etag_that_is_not_its_md5(aws, how):
+    s3 = aws["s3"]
+    _bucket(aws, _kms_default(aws) if how == "bucket default" else None)
+    extra = {"ServerSideEncryption": "aws:kms"} if how == "asked for on the PUT" else {}
+    put = s3.put_object(Bucket=ETAG_BUCKET, Key="a.ipynb", Body=BODY, **extra)
+    etag = put["ETag"].strip('"')
+    assert put["ServerSideEncryption"] == "aws:kms"
+    assert len(etag) == 32 and all(c in "0123456789abcdef" for c in etag)
+    assert etag != _md5(BODY)
+    # The same ETag in every answer about this object: listing, HEAD, GET.
+    listed = s3.list_objects_v2(Bucket=ETAG_BUCKET)["Contents"][0]["ETag"].strip('"')
+    assert listed == etag == s3.head_object(Bucket=ETAG_BUCKET, Key="a.ipynb")["ETag"].strip('"')
+    assert s3.get_object(Bucket=ETAG_BUCKET, Key="a.ipynb")["ETag"].strip('"') == etag
+    # The same bytes written again: AWS promises no equal ETag, the emulator gives another one.
+    again = s3.put_object(Bucket=ETAG_BUCKET, Key="a.ipynb", Body=BODY, **extra)["ETag"].strip('"')
+    assert again != etag and again != _md5(BODY)
+
+
+@pytest.mark.parametrize("default", [None, {"SSEAlgorithm": "AES256"}], ids=["plaintext", "SSE-S3"])
+def test_plain_and_sse_s3_objects_keep_md5_etags(aws, default):
+    s3 = aws["s3"]
+    _bucket(aws, default)
+    assert s3.put_object(Bucket=ETAG_BUCKET, Key="a.ipynb", Body=BODY)["ETag"] == f'"{_md5(BODY)}"'
+    # Asked for SSE-S3 on the PUT in a bucket without default encryption: MD5 too.
+    put = s3.put_object(Bucket=ETAG_BUCKET, Key="b.ipynb", Body=BODY, ServerSideEncryption="AES256")
+    assert put["ETag"] == f'"{_md5(BODY)}"'
+
+
+@pytest.mark.parametrize("kms", [False, True], ids=["plaintext", "SSE-KMS"])
+def test_multipart_objects_keep_their_part_count_suffix(aws, kms):
+    s3 = aws["s3"]
+    _bucket(aws, _kms_default(aws) if kms else None)
+    parts = [b"a" * (5 * 1024 * 1024), b"b" * 1024]
+    upload = s3.create_multipart_upload(Bucket=ETAG_BUCKET, Key="big.bin")["UploadId"]
+    done = []
+    for number, data in enumerate(parts, start=1):
+        etag = s3.upload_part(Bucket=ETAG_BUCKET, Key="big.bin", UploadId=upload, PartNumber=number, Body=data)["ETag"]
+        done.append({"PartNumber": number, "ETag": etag})
+    etag = s3.complete_multipart_upload(
+        Bucket=ETAG_BUCKET, Key="big.bin", UploadId=upload, MultipartUpload={"Parts": done}
+    )["ETag"].strip('"')
+    digest, _, count = etag.partition("-")
+    assert count == "2" and len(digest) == 32
+    assert digest != _md5(b"".join(parts))
+    assert s3.head_object(Bucket=ETAG_BUCKET, Key="big.bin")["ETag"].strip('"') == etag
