@@ -11,12 +11,15 @@ description:
   - Compares the files under O(path) on the host the module runs on with the objects under O(prefix) in O(bucket)
     and reports what differs; it never changes anything on either side.
   - The bucket side is read with C(ListObjectsV2) through a paginator only (about one call per 1000 objects), plus
-    one C(GetBucketEncryption) call when O(compare_etag=auto); no object is read or HEADed.
+    one C(GetBucketEncryption) call when O(compare_etag=auto) and no O(manifest) is given; no object is read. Only
+    with O(manifest), an object whose ETag is not the one the push recorded is HEADed (see O(manifest)).
   - Each file is matched to the object whose key is O(prefix) followed by the file's path
     relative to O(path), with C(/) as separator (the layout C(aws s3 sync) produces).
   - Reports files that exist on one side only, size differences, and content differences found by comparing the
     object's ETag with the one computed locally from the file, for single-part objects (the MD5 of the content) and
     multipart objects (the MD5 of the parts' MD5s, suffixed with the part count), see O(multipart_chunksize).
+  - With O(manifest) (the manifest of an C(s3_sync_cron) push job) the comparison is exact on any bucket, SSE-KMS
+    included, without assuming that an ETag is an MD5 (see O(manifest)).
   - Modification times are deliberately not compared. C(aws s3 sync) compares them, so a file saved again with the
     same content (a Jupyter autosave, a restore, a copy) counts as changed there; here only content counts.
   - Check mode is supported and behaves the same, the module being read-only.
@@ -74,14 +77,33 @@ options:
         C(aws s3 sync --no-follow-symlinks) ignores them.
     type: bool
     default: true
+  manifest:
+    description:
+      - Path on the host of the manifest an C(s3_sync_cron) push job keeps
+        (C(/opt/s3-sync/state/<job>/manifest.json)), which records per file its identity when read (device, inode,
+        size, modification and change times in nanoseconds), the SHA-256 of the bytes sent, and the ETag S3 gave
+        the object.
+      - When set, content is compared exactly on any bucket, SSE-KMS included. An object whose listed ETag and
+        size are the ones recorded holds the recorded bytes (AWS, C(Object.ETag) "reflects changes only to the
+        contents of an object"). A file whose identity is the recorded one (and was not recorded as racy, i.e.
+        changed within 2 s of being read) is not read; any other file is read once and its SHA-256 compared with
+        the recorded one, so a same-size edit is always found. An object whose ETag moved (written by someone
+        else) or that has no row is HEADed with C(ChecksumMode=ENABLED); the same full-object SHA-256 or CRC32
+        as the file is not drift, anything else is (C(etag_differs)).
+      - Replaces O(compare_etag), which is then ignored; no C(GetBucketEncryption) call is made. Needs
+        C(s3:ListBucket), and for the occasional HEAD C(s3:GetObject) and, on SSE-KMS objects, C(kms:Decrypt).
+      - The module fails when the file is missing or unreadable, or was written for another bucket or prefix.
+    type: path
   compare_etag:
     description:
-      - Whether content is compared through ETags; when it is not, only presence and sizes are.
+      - Whether content is compared through ETags; when it is not, only presence and sizes are. Ignored with
+        O(manifest), which compares content exactly.
       - Objects encrypted with SSE-KMS (or SSE-C) have ETags that are not MD5 digests of their content, so they
         cannot be compared with a local file without reading the object.
       - V(auto) compares ETags unless the bucket's default encryption is SSE-KMS (one C(GetBucketEncryption)
-        call, which needs C(s3:GetEncryptionConfiguration); when it is denied, ETags are compared and a warning
-        says so).
+        call, which needs C(s3:GetEncryptionConfiguration)). When that call is denied the encryption is unknown, so
+        ETags are not compared (an SSE-KMS object's ETag would look different from every file) and a warning says
+        so.
       - V(always) and V(never) skip that call. Use V(always) for a bucket whose objects are uploaded with
         SSE-S3 although its default is SSE-KMS.
     type: str
@@ -139,6 +161,20 @@ EXAMPLES = r"""
     prefix: notebooks/
     path: /srv/jupyter/work/notebooks
     direction: push
+    exclude:
+      - .ipynb_checkpoints/*
+      - "*/.ipynb_checkpoints/*"
+    fail_on_drift: true
+  vars:
+    ansible_python_interpreter: /opt/s3-sync/venv/bin/python
+
+- name: Check a push job exactly against what it sent, on an SSE-KMS bucket (stat only for unchanged files)
+  research_env.core.s3_sync_verify:
+    bucket: researchenv-notebooks-123456789012
+    prefix: notebooks/
+    path: /srv/jupyter/work/notebooks
+    direction: push
+    manifest: /opt/s3-sync/state/notebooks/manifest.json
     exclude:
       - .ipynb_checkpoints/*
       - "*/.ipynb_checkpoints/*"
@@ -214,7 +250,8 @@ counts:
       type: int
       sample: 121
     identical:
-      description: Files whose object has the same size and ETag (the same size when ETags are not compared).
+      description: Files whose object has the same size and ETag (the same size when ETags are not compared);
+        with O(manifest), files whose object holds the same bytes.
       type: int
       sample: 119
     only_local:
@@ -230,7 +267,7 @@ counts:
       type: int
       sample: 0
     etag_differs:
-      description: Pairs of the same size whose ETags differ.
+      description: Pairs of the same size whose ETags differ (with O(manifest), whose content differs).
       type: int
       sample: 1
   sample: {"local": 120, "remote": 121, "identical": 119, "only_local": 0, "only_remote": 1, "size_differs": 0,
@@ -255,7 +292,8 @@ size_differs:
   sample: []
 etag_differs:
   description: Relative paths whose file and object have the same size but different content (sorted, at most
-    O(max_reported)).
+    O(max_reported)). With O(manifest), a file edited since it was pushed, or an object written by someone else
+    with other content.
   returned: success
   type: list
   elements: str
@@ -266,10 +304,26 @@ truncated:
   type: bool
   sample: false
 etag_compared:
-  description: Whether content was compared through ETags (see O(compare_etag)).
+  description: Whether content was compared (through ETags, see O(compare_etag); always with O(manifest)).
   returned: success
   type: bool
   sample: true
+manifest_used:
+  description: Whether the comparison used O(manifest).
+  returned: success
+  type: bool
+  sample: true
+files_read:
+  description: Files read to hash them, only those whose identity differs from the manifest's (or that have no
+    row).
+  returned: when O(manifest) is set
+  type: int
+  sample: 1
+head_calls:
+  description: Number of C(HeadObject) calls made, for objects the push did not write as recorded.
+  returned: when O(manifest) is set
+  type: int
+  sample: 0
 list_calls:
   description: Number of C(ListObjectsV2) calls made.
   returned: success
@@ -277,13 +331,16 @@ list_calls:
   sample: 1
 """
 
+import base64
 import copy
 import fnmatch
 import hashlib
+import json
 import math
 import os
 import re
 import stat
+import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -438,7 +495,12 @@ def normalise_prefix(prefix: str) -> str:
 
 def scan_local(root: str, selector: Selector, follow_symlinks: bool = True) -> dict[str, tuple[str, int]]:
     """relative path -> (absolute path, size) of every regular file under root that the selector keeps."""
-    found: dict[str, tuple[str, int]] = {}
+    return {rel: (full, info.st_size) for rel, (full, info) in stat_local(root, selector, follow_symlinks).items()}
+
+
+def stat_local(root: str, selector: Selector, follow_symlinks: bool = True) -> dict[str, tuple[str, os.stat_result]]:
+    """relative path -> (absolute path, stat) of every regular file under root that the selector keeps."""
+    found: dict[str, tuple[str, os.stat_result]] = {}
     for dirpath, dirnames, filenames in os.walk(root, followlinks=follow_symlinks):
         if not follow_symlinks:
             dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
@@ -452,7 +514,7 @@ def scan_local(root: str, selector: Selector, follow_symlinks: bool = True) -> d
                 continue
             rel = os.path.relpath(full, root).replace(os.sep, "/")
             if selector.selected(rel):
-                found[rel] = (full, info.st_size)
+                found[rel] = (full, info)
     return found
 
 
@@ -564,9 +626,11 @@ def etags_comparable(client: Any, bucket: str, **call_options: Any) -> tuple[boo
         if code == "ServerSideEncryptionConfigurationNotFoundError":
             return True, None
         if code in ("AccessDenied", "AccessDeniedException"):
-            return True, (
-                f"couldn't read the default encryption of {bucket} (AccessDenied): ETags are compared as MD5 "
-                "digests, which SSE-KMS objects do not have; grant s3:GetEncryptionConfiguration or set compare_etag"
+            # Unknown encryption: comparing as MD5s would call every SSE-KMS object different (false drift).
+            return False, (
+                f"couldn't read the default encryption of {bucket} (AccessDenied): only presence and sizes are "
+                "compared, as SSE-KMS ETags are not MD5 digests; give the push job's manifest (exact on any bucket), "
+                "grant s3:GetEncryptionConfiguration, or set compare_etag=always for a bucket without SSE-KMS"
             )
         raise
     algorithms = {rule.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for rule in rules["Rules"]}
@@ -578,6 +642,161 @@ def etags_comparable(client: Any, bucket: str, **call_options: Any) -> tuple[boo
     return True, None
 
 
+# ------------------------------------------------------------------------------- with a push job's manifest
+
+MANIFEST_VERSION = 1
+
+
+def load_manifest(path: str, bucket: str, prefix: str) -> dict[str, dict]:
+    """The rows (relative path -> row) of an s3_sync_cron push job's manifest for this bucket and prefix."""
+    with open(path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION or not isinstance(data.get("files"), dict):
+        raise ValueError(f"{path} is not a push manifest (version {MANIFEST_VERSION})")
+    if (data.get("bucket"), data.get("prefix")) != (bucket, prefix):
+        raise ValueError(f"{path} records s3://{data.get('bucket')}/{data.get('prefix')}, not s3://{bucket}/{prefix}")
+    return data["files"]
+
+
+def identity(info: os.stat_result) -> list[int]:
+    """What the push program records of a file: any write, chmod, rename over it or touch changes it (ctime)."""
+    return [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
+
+
+@dataclass
+class LocalContent:
+    full: str
+    size: int
+    sha256: str | None  # hex; None when unreadable
+    crc32: int | None = None  # only for files read now
+    read: bool = False
+
+
+def hash_file(path: str) -> tuple[str, int]:
+    """SHA-256 (hex) and CRC32 of the file, in one pass."""
+    sha = hashlib.sha256()
+    crc = 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(READ_BLOCK), b""):
+            sha.update(block)
+            crc = zlib.crc32(block, crc)
+    return sha.hexdigest(), crc
+
+
+def local_contents(local: dict[str, tuple[str, os.stat_result]], rows: dict[str, dict]) -> dict[str, LocalContent]:
+    """Each file's SHA-256: the manifest's when its identity is the recorded one (not racy), else read now."""
+    contents = {}
+    for rel, (full, info) in local.items():
+        row = rows.get(rel) or {}
+        if row.get("identity") == identity(info) and not row.get("racy") and row.get("sha256"):
+            contents[rel] = LocalContent(full, info.st_size, row["sha256"])
+            continue
+        try:
+            sha, crc = hash_file(full)
+        except OSError:
+            sha, crc = None, None
+        contents[rel] = LocalContent(full, info.st_size, sha, crc, read=True)
+    return contents
+
+
+def b64_hex(digest_hex: str) -> str:
+    return base64.b64encode(bytes.fromhex(digest_hex)).decode()
+
+
+def head_matches(head: dict, content: LocalContent) -> bool:
+    """Whether a HeadObject answer (ChecksumMode=ENABLED) shows the file's bytes: same full-object checksum."""
+    if content.sha256 is None or head.get("ChecksumType", "FULL_OBJECT") != "FULL_OBJECT":
+        return False
+    if head.get("ChecksumSHA256") and "-" not in head["ChecksumSHA256"]:
+        return head["ChecksumSHA256"] == b64_hex(content.sha256)
+    if head.get("ChecksumCRC32") and "-" not in head["ChecksumCRC32"]:
+        crc = content.crc32
+        if crc is None:
+            _sha, crc = hash_file(content.full)
+        return head["ChecksumCRC32"] == base64.b64encode(crc.to_bytes(4, "big")).decode()
+    return False
+
+
+@dataclass
+class ManifestComparison(Comparison):
+    files_read: int = 0
+    head_calls: int = 0
+
+
+def compare_with_manifest(
+    client: Any,
+    bucket: str,
+    prefix: str,
+    contents: dict[str, LocalContent],
+    remote: dict[str, tuple[int, str]],
+    rows: dict[str, dict],
+    **call_options: Any,
+) -> ManifestComparison:
+    """Exact comparison: an object with the recorded ETag and size holds the recorded bytes; others are HEADed."""
+    result = ManifestComparison(local=len(contents), remote=len(remote))
+    result.files_read = sum(c.read for c in contents.values())
+    for rel, content in contents.items():
+        if rel not in remote:
+            result.only_local.append(rel)
+            continue
+        size, etag = remote[rel]
+        etag = etag.strip('"')
+        row = rows.get(rel) or {}
+        if size != content.size:
+            result.size_differs.append(rel)
+            continue
+        if etag == row.get("etag") and size == row.get("size"):
+            same = content.sha256 is not None and content.sha256 == row.get("sha256")
+        else:
+            # Not the object the push recorded: someone else wrote it, or it predates the manifest.
+            result.head_calls += 1
+            try:
+                head = client.head_object(Bucket=bucket, Key=prefix + rel, ChecksumMode="ENABLED", **call_options)
+            except ClientError as e:
+                if e.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                    raise
+                result.only_local.append(rel)  # deleted since the listing
+                continue
+            # An object written again between the listing and the HEAD is not the one listed: drift.
+            same = head["ETag"].strip('"') == etag and head_matches(head, content)
+        if same:
+            result.identical += 1
+        else:
+            result.etag_differs.append(rel)
+    result.only_remote = [rel for rel in remote if rel not in contents]
+    return result
+
+
+def verify_with_manifest(client: Any, params: dict, list_objects: Callable[..., Listing], call_options: dict) -> dict:
+    prefix = normalise_prefix(params["prefix"])
+    selector = Selector(tuple(params.get("include") or ()), tuple(params.get("exclude") or ()))
+    rows = load_manifest(params["manifest"], params["bucket"], prefix)
+
+    def local_side() -> dict[str, LocalContent]:
+        return local_contents(stat_local(params["path"], selector, params["follow_symlinks"]), rows)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        local_future = pool.submit(local_side)
+        listing = list_objects(client, params["bucket"], prefix, selector, params["page_size"])
+        contents = local_future.result()
+    comparison = compare_with_manifest(
+        client, params["bucket"], prefix, contents, listing.objects, rows, **call_options
+    )
+    result = comparison.result(params["direction"], params["max_reported"])
+    result.update(
+        bucket=params["bucket"],
+        prefix=prefix,
+        path=params["path"],
+        list_calls=listing.calls,
+        etag_compared=True,
+        manifest_used=True,
+        files_read=comparison.files_read,
+        head_calls=comparison.head_calls,
+        warnings=[],
+    )
+    return result
+
+
 def verify(
     client: Any,
     params: dict,
@@ -585,6 +804,8 @@ def verify(
     call_options: dict | None = None,
 ) -> dict:
     """The module's work on already-validated parameters: its result (without `changed`) and warnings."""
+    if params.get("manifest"):
+        return verify_with_manifest(client, params, list_objects, call_options or {})
     prefix = normalise_prefix(params["prefix"])
     selector = Selector(tuple(params.get("include") or ()), tuple(params.get("exclude") or ()))
     warnings = []
@@ -620,6 +841,7 @@ def verify(
         path=params["path"],
         list_calls=listing.calls,
         etag_compared=etag_compared,
+        manifest_used=False,
         warnings=warnings,
     )
     return result
@@ -633,6 +855,7 @@ ARGUMENT_SPEC = dict(
     include=dict(type="list", elements="str", default=[]),
     exclude=dict(type="list", elements="str", default=[]),
     follow_symlinks=dict(type="bool", default=True),
+    manifest=dict(type="path"),
     compare_etag=dict(type="str", default="auto", choices=["auto", "always", "never"]),
     multipart_threshold=dict(type="str", default="8MB"),
     multipart_chunksize=dict(type="str", default="8MB"),
@@ -655,6 +878,11 @@ def main() -> None:
         module.fail_json(msg=f"page_size must be between 1 and 1000, not {params['page_size']}")
     if not os.path.isdir(params["path"]):
         module.fail_json(msg=f"path {params['path']} is not a directory on this host")
+    if params["manifest"]:
+        try:
+            load_manifest(params["manifest"], params["bucket"], normalise_prefix(params["prefix"]))
+        except (OSError, ValueError) as e:
+            module.fail_json(msg=f"manifest: {e}")
 
     client = module.client("s3", retry_decorator=AWSRetry.jittered_backoff())
     # A throttled or dropped listing starts over as a whole: pages of one pass are consistent with each other.
