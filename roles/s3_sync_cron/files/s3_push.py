@@ -260,12 +260,14 @@ def push(
     prefix: str,
     manifest_path: str,
     filters: Filters = Filters(),
-    out: Any = sys.stdout,
-    err: Any = sys.stderr,
+    out: Any = None,
+    err: Any = None,
 ) -> tuple[int, Counts]:
     """One push of source to s3://bucket/prefix; the exit code and what was done."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    out = out or sys.stdout
+    err = err or sys.stderr
     counts = Counts()
     rows, warning = load_manifest(manifest_path, bucket, prefix)
     if warning:
