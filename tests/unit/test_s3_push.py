@@ -192,6 +192,10 @@ def test_unchanged_files_are_neither_read_nor_uploaded(s3, tree, trusted_at_once
     rc, counts = push(s3, tree)
     assert rc == 0 and opened == [] and counts.read == 0 and counts.skipped == 6
     assert calls == ["ListObjectsV2"]  # no PutObject, no HEAD
+    manifest = tree.parent / "manifest.json"
+    written = manifest.stat().st_mtime_ns
+    push(s3, tree)
+    assert manifest.stat().st_mtime_ns == written  # nothing changed: the manifest is not rewritten
 
 
 def test_same_bytes_saved_again_are_read_once_but_not_uploaded(s3, tree, trusted_at_once):
@@ -368,7 +372,8 @@ def test_a_manifest_for_another_destination_is_not_trusted(s3, tree, trusted_at_
 
 
 def test_the_command_line_logs_one_line_per_upload(s3, tree, trusted_at_once, capsys):
-    argv = [str(tree), f"s3://{BUCKET}/notebooks", "--manifest", str(tree.parent / "m.json"), "--region", "us-east-1"]
+    argv = [str(tree), f"s3://{BUCKET}/notebooks", "--manifest", str(tree.parent / "state" / "m.json")]
+    argv += ["--region", "us-east-1"]  # the manifest's folder is made when missing
     argv += ["--exclude", ".ipynb_checkpoints/*", "--exclude", "*/.ipynb_checkpoints/*"]
     assert push_program.main(argv) == 0
     lines = capsys.readouterr().out.splitlines()

@@ -348,8 +348,10 @@ def push(
         complete = True
     finally:
         # After a whole pass, rows of files gone from the folder (or no longer selected) go: their objects stay,
-        # as nothing is deleted. A pass cut short keeps the rows of the files it did not reach.
-        save_manifest(manifest_path, bucket, prefix, source, kept if complete else {**rows, **kept})
+        # as nothing is deleted. A pass cut short keeps the rows of the files it did not reach. A pass that
+        # changed nothing leaves the file alone (every 5 minutes, on a host's disk).
+        if not (complete and kept == rows and os.path.exists(manifest_path)):
+            save_manifest(manifest_path, bucket, prefix, source, kept if complete else {**rows, **kept})
     return (2 if counts.problems else 0), counts
 
 
@@ -387,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     if not os.path.isdir(args.source):
         print(f"fatal error: {args.source} is not a folder", file=sys.stderr)
         return 1
+    os.makedirs(os.path.dirname(os.path.abspath(args.manifest)), mode=0o700, exist_ok=True)
 
     import boto3
     from botocore.config import Config
