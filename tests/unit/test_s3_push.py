@@ -456,3 +456,19 @@ def test_main_with_a_manifest_for_another_prefix_fails_clearly(s3, tree, trusted
     assert rc == 1 and "manifest" in out["msg"] and "published/" in out["msg"]
     rc, out = run_verify(args | {"prefix": PREFIX, "region": "us-east-1", "_ansible_check_mode": True}, capsys)
     assert rc == 0 and out["manifest_used"] is True and out["changed"] is False
+
+
+def test_a_file_deleted_during_the_run_is_no_problem(s3, tree, trusted_at_once, monkeypatch):
+    push(s3, tree)
+    (tree / "nb3.ipynb").write_bytes(notebook(6))
+    real_read = push_program.read_file
+
+    def deleted_first(full, keep, want_md5=False):
+        if full.endswith("nb3.ipynb"):
+            os.unlink(full)
+        return real_read(full, keep, want_md5)
+
+    monkeypatch.setattr(push_program, "read_file", deleted_first)
+    rc, counts = push(s3, tree)
+    assert rc == 0 and counts.problems == [] and counts.files == 5 and counts.uploaded == 0
+    assert body(s3, "nb3.ipynb") == notebook(3)  # nothing is deleted from the bucket

@@ -308,9 +308,15 @@ def push(
                 except Changed:
                     why = "it changed while being read; the next run pushes it"
                     time.sleep(0.2)
+                except FileNotFoundError:
+                    why = "gone"  # deleted since the walk: nothing to push, as if it had not been there
+                    break
                 except OSError as e:
                     why = e.strerror or str(e)
                     break
+            if read is None and why == "gone":
+                counts.files -= 1
+                continue
             if read is None:
                 if row:
                     kept[rel] = dict(row, identity=None)  # read it again next run
