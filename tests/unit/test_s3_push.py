@@ -472,3 +472,14 @@ def test_a_file_deleted_during_the_run_is_no_problem(s3, tree, trusted_at_once, 
     rc, counts = push(s3, tree)
     assert rc == 0 and counts.problems == [] and counts.files == 5 and counts.uploaded == 0
     assert body(s3, "nb3.ipynb") == notebook(3)  # nothing is deleted from the bucket
+
+
+def test_a_foreign_write_with_only_a_crc32_is_compared_by_reading_the_file(s3, tree, trusted_at_once):
+    push(s3, tree)
+    s3.upload_file(str(tree / "nb4.ipynb"), BUCKET, PREFIX + "nb4.ipynb")  # the AWS CLI's way: CRC32, same bytes
+    result = verify(s3, tree)
+    assert result["in_sync"] is True and result["head_calls"] == 1 and result["files_read"] == 1
+    (tree / "nb4.ipynb").write_bytes(notebook(5))  # and now the file differs from that object
+    s3.upload_file(str(tree / "nb0.ipynb"), BUCKET, PREFIX + "nb0.ipynb")
+    result = verify(s3, tree)
+    assert result["etag_differs"] == ["nb4.ipynb"] and result["head_calls"] == 2

@@ -709,11 +709,8 @@ def head_matches(head: dict, content: LocalContent) -> bool:
         return False
     if head.get("ChecksumSHA256") and "-" not in head["ChecksumSHA256"]:
         return head["ChecksumSHA256"] == b64_hex(content.sha256)
-    if head.get("ChecksumCRC32") and "-" not in head["ChecksumCRC32"]:
-        crc = content.crc32
-        if crc is None:
-            _sha, crc = hash_file(content.full)
-        return head["ChecksumCRC32"] == base64.b64encode(crc.to_bytes(4, "big")).decode()
+    if head.get("ChecksumCRC32") and "-" not in head["ChecksumCRC32"] and content.crc32 is not None:
+        return head["ChecksumCRC32"] == base64.b64encode(content.crc32.to_bytes(4, "big")).decode()
     return False
 
 
@@ -757,6 +754,13 @@ def compare_with_manifest(
                     raise
                 result.only_local.append(rel)  # deleted since the listing
                 continue
+            if content.crc32 is None and not head.get("ChecksumSHA256") and head.get("ChecksumCRC32"):
+                # Only a CRC32 to compare (what the AWS CLI stores) and the file was not read: read it now.
+                try:
+                    content.sha256, content.crc32 = hash_file(content.full)
+                    result.files_read += 1
+                except OSError:
+                    content.sha256 = None
             # An object written again between the listing and the HEAD is not the one listed: drift.
             same = head["ETag"].strip('"') == etag and head_matches(head, content)
         if same:
