@@ -411,9 +411,9 @@ def test_publishing_flow_reaches_voila_and_nothing_else_does(lab: Lab):
             "exec", "-i", "-u", "jupyter", jupyter, "sh", "-c", f"cat > {JUPYTER_ROOT}/{folder}/{name}",
             input=notebook(f"print('PRODUCT', {a} * {b})"),
         )  # fmt: skip
-    # A researcher saves, cron pushes minutes later. Pushing within the same second as the save
-    # would make the next cycle push the file again (S3 lists LastModified to the second, see
-    # roles/s3_sync_cron/README.md), and the second `make lab` below would report that upload.
+    # A researcher saves, cron pushes minutes later. (The push decides from the bytes, not from
+    # timestamps: a save within 2 s of a push is only read again by the next cycle, not sent again;
+    # roles/s3_sync_cron/README.md.)
     time.sleep(1.1)
     # The commands cron runs, as the users cron runs them: push on Jupyter, then pull on Voila.
     for job in ("published", "notebooks"):
